@@ -1,0 +1,344 @@
+"""The `tabdiff` command line (Typer): parse, call the library, report with rich. No logic of its own.
+
+Bad input ends with a one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tabdiff_cli.errors import UserError
+
+app = typer.Typer(
+    name="tabdiff",
+    help="Learn one table with a diffusion model, then generate, condition, impute and evaluate rows.\n\n"
+    "Everyday use:\n\n"
+    "  tabdiff fit iris.csv            # learn the table, writes model.ckpt\n\n"
+    "  tabdiff sample --n 150          # 150 new rows to generated.csv\n\n"
+    "  tabdiff plot iris.csv generated.csv   # pairplots side by side",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+DEFAULT_MODEL = "model.ckpt"
+ModelOpt = Annotated[Path, typer.Option("--model", "--ckpt", "-m", help="Checkpoint file.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Random seed; the same seed on the same device gives "
+                                             "the same result (CPU is deterministic; CUDA kernels may not be).")]
+DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error on stderr; return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func):
+    """Turn UserError (and a few OS errors on user paths) into a one-line message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            raise fail(str(exc)) from None
+        except PermissionError as exc:
+            raise fail(f"permission denied: {exc.filename}") from None
+        except IsADirectoryError as exc:
+            raise fail(f"{exc.filename} is a folder") from None
+        except KeyboardInterrupt:
+            raise fail("interrupted; nothing was written", code=130) from None
+
+    return wrapper
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(s.strip() for s in v.split(",") if s.strip())
+    return out
+
+
+def _schema_table(schema) -> Table:
+    table = Table(title="Schema", show_lines=False)
+    for col in ("column", "kind", "missing %", "distinct", "range"):
+        table.add_column(col, overflow="fold")
+    for c in schema.columns:
+        if c.minimum is not None and c.kind == "datetime":
+            import pandas as pd
+
+            lo, hi = (pd.Timestamp(c.minimum, unit="s"), pd.Timestamp(c.maximum, unit="s"))
+            rng = f"{lo} … {hi}"
+        elif c.minimum is not None:
+            rng = f"{c.minimum:g} … {c.maximum:g}"
+        elif c.kind == "constant":
+            rng = f"= {c.value!r}"
+        else:
+            rng = ""
+        table.add_row(c.name, c.kind, f"{100 * c.missing_rate:.1f}", str(c.n_distinct), rng)
+    return table
+
+
+def _preview(df, rows: int = 5) -> Table:
+    table = Table(title=f"first {min(rows, len(df))} of {len(df)} rows")
+    for col in df.columns:
+        table.add_column(str(col), overflow="fold")
+    for _, row in df.head(rows).iterrows():
+        table.add_row(*["" if v is None or v != v else str(v) for v in row.tolist()])
+    return table
+
+
+@app.command()
+@handle_errors
+def fit(
+    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet file, or a built-in dataset: iris, wine, "
+                                        "breast_cancer, diabetes, digits (also sklearn:iris).")],
+    model: ModelOpt = Path(DEFAULT_MODEL),
+    config: Annotated[Path | None, typer.Option(help="YAML config (default: configs/iris.yaml for the "
+                                                "built-in iris, else the packaged default).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the table.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps (overrides --epochs).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per step (default: config).")] = None,
+    max_time: Annotated[str | None, typer.Option(help="Training time budget, e.g. 90s, 5m, 1h.")] = None,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = None,
+    categorical: Annotated[list[str] | None, typer.Option(help="Columns to model as categorical (COL,COL).")] = None,
+    integer: Annotated[list[str] | None, typer.Option(help="Columns to model as integers.")] = None,
+    continuous: Annotated[list[str] | None, typer.Option(help="Columns to model as continuous.")] = None,
+    datetime: Annotated[list[str] | None, typer.Option(help="Columns to model as datetimes.")] = None,
+    boolean: Annotated[list[str] | None, typer.Option(help="Columns to model as booleans.")] = None,
+    id: Annotated[list[str] | None, typer.Option(help="Identifier columns: regenerated fresh, not learned.")] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Columns to leave out of the model and the output.")] = None,
+    na_values: Annotated[list[str] | None, typer.Option(help="Cell texts read as missing (default: '', NA, "
+                                                        "N/A, NaN, nan, null, NULL, ?).")] = None,
+    categorical_threshold: Annotated[int | None, typer.Option(
+        help="Integer columns with at most this many distinct values are categorical (0: off).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")] = False,
+) -> None:
+    """Learn a table and save a checkpoint.
+
+    Examples:
+
+      tabdiff fit iris                          # the seed's recipe on built-in Iris
+
+      tabdiff fit adult.csv --max-time 5m --seed 0 --model adult.ckpt
+
+      tabdiff fit loans.csv --categorical grade,term --drop customer_id
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from tabdiff_cli.config import builtin_config_path, load_config, with_overrides
+    from tabdiff_cli.io import DEFAULT_NA_VALUES, is_builtin, read_table
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    if config is None and is_builtin(data) and data.removeprefix("sklearn:") == "iris":
+        config = builtin_config_path("iris")
+    cfg = load_config(config)
+    overrides = dict(cfg.data.columns)
+    for kind, cols in (("categorical", categorical), ("integer", integer), ("continuous", continuous),
+                       ("datetime", datetime), ("boolean", boolean)):
+        for col in _split(cols):
+            overrides[col] = kind
+    cfg = with_overrides(
+        cfg, training__epochs=epochs, training__steps=steps, training__lr=lr, training__batch_size=batch_size,
+        training__max_time=parse_duration(max_time) if max_time else None, training__device=device,
+        training__seed=seed, data__categorical_threshold=categorical_threshold,
+        data__na_values=_split(na_values) or None,
+    )
+    cfg.data.columns = overrides
+    cfg.data.ids = cfg.data.ids + _split(id)
+    cfg.data.drop = cfg.data.drop + _split(drop)
+    if model.suffix.lower() in (".csv", ".parquet", ".tsv"):
+        raise UserError(f"--model {model} looks like a table, not a checkpoint path")
+    df = read_table(data, na_values=cfg.data.na_values if na_values else DEFAULT_NA_VALUES)
+    synth = DiffusionSynthesizer(cfg)
+    t0 = time.perf_counter()
+    if quiet:
+        synth.fit(df)
+    else:
+        with Progress(TextColumn("[bold]fit[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                      TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TextColumn("left"),
+                      TimeRemainingColumn(), console=console, transient=False) as bar:
+            task = bar.add_task("fit", total=None, loss="…")
+
+            def progress(step: int, total: int, loss: float) -> None:
+                bar.update(task, completed=step, total=total, loss=f"{loss:.4f}")
+
+            synth.fit(df, progress=progress)
+    synth.save(model)
+    seconds = time.perf_counter() - t0
+    if not quiet:
+        console.print(_schema_table(synth.schema))
+        for c in synth.schema.columns:
+            if c.kind == "id":
+                console.print(f"[yellow]note:[/] column '{c.name}' looks like an identifier; "
+                              "fresh unique values are generated (use --drop to leave it out)")
+            elif c.kind in ("constant", "empty"):
+                console.print(f"[yellow]note:[/] column '{c.name}' is {c.kind}; reproduced as is, not learned")
+            elif c.missing_rate >= 0.8:
+                console.print(f"[yellow]note:[/] column '{c.name}' is {100 * c.missing_rate:.0f}% empty")
+        if len(df) < 50:
+            console.print(f"[yellow]warning:[/] only {len(df)} training rows: generated rows may copy them")
+        m = synth.meta
+        summary = Table(title="Trained", show_header=False)
+        for k, v in (("rows", m["n_rows"]), ("columns", m["n_columns"]), ("encoded features", m["n_features"]),
+                     ("epochs", m["epochs"]), ("steps", m["steps"]), ("final loss", f"{m['final_loss']:.5f}"),
+                     ("seconds", f"{seconds:.1f}"), ("device", m["device"]), ("seed", m["seed"]),
+                     ("checkpoint", str(model))):
+            summary.add_row(k, str(v))
+        console.print(summary)
+        if m.get("stopped_by_time"):
+            console.print("[yellow]note:[/] stopped at the --max-time budget")
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '5m', '1.5h' → seconds. Errors: UserError for anything else."""
+    t = text.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if t and t[-1] in units:
+            value = float(t[:-1]) * units[t[-1]]
+        else:
+            value = float(t)
+    except ValueError:
+        raise UserError(f"--max-time '{text}' is not a duration (e.g. 90s, 5m, 1h)") from None
+    if value <= 0:
+        raise UserError(f"--max-time must be positive, got '{text}'")
+    return value
+
+
+@app.command()
+@handle_errors
+def sample(
+    n: Annotated[int, typer.Option("--n", "-n", help="Rows to generate.")] = 1000,
+    model: ModelOpt = Path(DEFAULT_MODEL),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output table (.csv, .tsv or .parquet).")] = Path(
+        "generated.csv"),
+    sampler: Annotated[str | None, typer.Option(help="ancestral | ddim | dpmpp2m (default: the config's).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Sampling steps (default: the config's).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per network call; the rows do not depend on it.")] = None,
+    given: Annotated[list[str] | None, typer.Option("--given", "--condition", "-g", help=(
+        "Condition, repeatable: 'col=value', 'col in {a,b}', 'col>=40', '40<=col<60'."))] = None,
+    resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step when conditioning.")] = 0,
+    allow_extrapolation: Annotated[bool, typer.Option(help="Allow conditions outside the training range.")] = False,
+    shard: Annotated[str | None, typer.Option(help="k/K: write only the k-th of K parts (0-based).")] = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Generate rows from a checkpoint, streamed to a file in batches.
+
+    Examples:
+
+      tabdiff sample --n 150 --seed 0
+
+      tabdiff sample --n 1000000 --out big.parquet --sampler ddim --steps 50
+
+      tabdiff sample --n 500 --given "target=virginica" --given "petal length (cm)>=5"
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from tabdiff_cli.io import StreamingTableWriter, table_format
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer, new_seed
+
+    if n < 1:
+        raise UserError(f"--n must be at least 1, got {n}")
+    table_format(out)
+    synth = DiffusionSynthesizer.load(model)
+    seed = new_seed() if seed is None else seed
+    start, count = 0, n
+    if shard:
+        from tabdiff_cli.diffusion.sampler import shard_range
+        from tabdiff_cli.io import shard_path
+
+        start, count = shard_range(n, shard)
+        out = shard_path(out, shard)
+    dev = device if device != "auto" else None
+    if given:
+        from tabdiff_cli.conditioning import iter_conditioned
+
+        conditions = synth.parse_conditions(given, allow_extrapolation=allow_extrapolation)
+        stream = iter_conditioned(synth, n, conditions, seed, start_row=start, count=count, batch_size=batch_size,
+                                  sampler=sampler, steps=steps, device=dev, resample=resample)
+    else:
+        stream = synth.iter_sample(count, seed=seed, batch_size=batch_size, sampler=sampler, steps=steps,
+                                   device=dev, start_row=start)
+    if count == 0:  # an empty shard: header only, so the parts still concatenate to the whole
+        import numpy as np
+
+        from tabdiff_cli.io import write_table
+
+        write_table(synth.encoder.inverse_transform(np.zeros((0, synth.encoder.n_features))), out)
+        console.print(f"shard {shard} of {n} rows is empty; wrote the header to {out}")
+        return
+    t0 = time.perf_counter()
+    first = None
+    with StreamingTableWriter(out, synth.na_markers) as writer:
+        with Progress(TextColumn("[bold]sample[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
+                      TextColumn("{task.fields[rate]} rows/s"), TimeElapsedColumn(), TimeRemainingColumn(),
+                      console=console, disable=quiet) as bar:
+            task = bar.add_task("sample", total=count, rate="…")
+            for part in stream:
+                writer.write(part)
+                if first is None:
+                    first = part.head(5)
+                rate = writer.rows / max(time.perf_counter() - t0, 1e-9)
+                bar.update(task, completed=writer.rows, rate=f"{rate:,.0f}")
+    seconds = time.perf_counter() - t0
+    if not quiet:
+        console.print(_preview(first))
+        console.print(f"wrote {writer.rows} rows to {out} in {seconds:.1f}s (seed {seed})")
+
+
+@app.command()
+@handle_errors
+def plot(
+    real: Annotated[str, typer.Argument(help="Real table: file or built-in name (iris).")],
+    generated: Annotated[str, typer.Argument(help="Generated table file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Figure file: .png, .svg or .pdf.")] = Path("pairplot.png"),
+    hue: Annotated[str | None, typer.Option(help="Column that colours the points (default: the only "
+                                            "categorical column, if exactly one).")] = None,
+    kind: Annotated[str, typer.Option(help="pairplot | marginals | correlation | all.")] = "pairplot",
+    seed: Annotated[int, typer.Option(help="Seed for subsampling large tables.")] = 0,
+) -> None:
+    """Draw the real and generated tables side by side.
+
+    Examples:
+
+      tabdiff plot iris generated.csv --out pairplot.png
+
+      tabdiff plot adult.csv gen.csv --kind all --out adult.png
+    """
+    from tabdiff_cli.io import read_table
+    from tabdiff_cli.plot import PlotError, plot_tables
+
+    real_df = read_table(real)
+    gen_df = read_table(generated)
+    try:
+        paths = plot_tables(real_df, gen_df, out, kind=kind, hue=hue, seed=seed)
+    except PlotError as exc:
+        raise UserError(str(exc)) from None
+    for p in paths:
+        console.print(f"wrote {p}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

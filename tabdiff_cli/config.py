@@ -1,0 +1,179 @@
+"""Settings for data handling, the noise schedule, the network, training and sampling.
+
+A config is a tree of dataclasses, read from YAML (`load_config`) and overridden by CLI flags
+(`with_overrides`). `configs/iris.yaml` holds the seed's exact recipe; `configs/default.yaml` the
+fast default for general tables. Both ship inside the package so `tabdiff fit` works from any folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tabdiff_cli.errors import UserError
+
+
+@dataclass
+class DataConfig:
+    """How the table is read and encoded.
+
+    numeric_transform: "quantile" (scikit-learn QuantileTransformer to a normal, as TabDDPM/TabSyn)
+        or "standard" (StandardScaler over every encoded coordinate, one-hot included: the seed).
+    categorical_threshold: an integer column with at most this many distinct values that look like
+        codes (0/1, 1..k) is modelled as categorical; 0 turns the rule off.
+    max_categories: levels beyond the most frequent `max_categories` share one "rare" slot, decoded by
+        drawing a rare level with its training frequency, so memory stays bounded.
+    columns: per-column kind overrides, {name: kind}; ids / drop: identifier columns to regenerate / leave out.
+    na_values: cell texts read as missing.
+    """
+
+    numeric_transform: str = "quantile"
+    categorical_threshold: int = 0
+    max_categories: int = 500
+    columns: dict[str, str] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    na_values: list[str] = field(default_factory=lambda: ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"])
+
+
+@dataclass
+class ScheduleConfig:
+    """Continuous-time variance-preserving noise schedule (the seed's sigmoid by default).
+
+    alpha_bar(t) = 1 − beta_bar(t), beta_bar rescaled from sigmoid(gain·((2t − 1) + shift)) so that
+    beta_bar(0) = 0 and beta_bar(1) = stop.
+    """
+
+    kind: str = "sigmoid"
+    gain: float = 6.0
+    shift: float = 0.5
+    stop: float = 0.99996
+
+
+@dataclass
+class ModelConfig:
+    """Denoiser MLP (the seed's network): widths in units, n_blocks residual blocks."""
+
+    hidden_dim: int = 64
+    time_dim: int = 64
+    n_blocks: int = 3
+
+
+@dataclass
+class TrainingConfig:
+    """Optimisation settings.
+
+    epochs: passes over the table (the seed: 5000, full batch). steps, when set, overrides epochs with a
+    count of optimizer steps. batch_size: rows per step; None = the whole table (the seed).
+    lr_schedule: "constant" (the seed) or "cosine" (decay to lr·min_lr_ratio after warmup_steps).
+    ema_decay: exponential moving average of the weights used for sampling; None = off (the seed).
+    noise_draws: independent (t, eps) draws per row per step (more signal per step on tiny tables).
+    max_time: wall-clock budget in seconds; training stops at whichever comes first.
+    threads: CPU threads for torch; None = 1 for small networks and batches (per-step overhead dominates
+        and a second thread only adds contention, measured in benchmarks/), else torch's default.
+    """
+
+    epochs: int = 5000
+    steps: int | None = None
+    batch_size: int | None = None
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0
+    ema_decay: float | None = None
+    noise_draws: int = 1
+    max_time: float | None = None
+    threads: int | None = None
+    seed: int | None = None
+    device: str = "auto"
+
+
+@dataclass
+class SamplingConfig:
+    """Reverse-process settings: sampler name, number of steps, rows per network call."""
+
+    sampler: str = "ancestral"
+    steps: int = 1000
+    eta: float = 0.0
+    batch_size: int = 16384
+
+
+@dataclass
+class Config:
+    """The whole recipe, stored in every checkpoint."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON/YAML-serialisable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None, source: str = "config") -> Config:
+        """Build from a nested dict; unknown sections or keys raise UserError naming them."""
+        raw = dict(raw or {})
+        sections = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = set(raw) - set(sections)
+        if unknown:
+            raise UserError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(sections)}")
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            sub_cls = f.default_factory  # type: ignore[misc]
+            values = raw.get(f.name) or {}
+            if not isinstance(values, dict):
+                raise UserError(f"{source}: section '{f.name}' must be a mapping")
+            known = {sf.name for sf in dataclasses.fields(sub_cls)}
+            bad = set(values) - known
+            if bad:
+                raise UserError(f"{source}: unknown key(s) {sorted(bad)} in '{f.name}'; known: {sorted(known)}")
+            kwargs[f.name] = sub_cls(**values)
+        return cls(**kwargs)
+
+
+def builtin_config_path(name: str) -> Path:
+    """Path of a config shipped with the package (`iris`, `default`)."""
+    return Path(str(resources.files("tabdiff_cli") / "configs" / f"{name}.yaml"))
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read a YAML config; None gives the packaged default.
+
+    Errors: UserError for a missing file, invalid YAML or unknown keys (message names the file).
+    """
+    if path is None:
+        path = builtin_config_path("default")
+    p = Path(path)
+    if not p.exists():
+        shipped = builtin_config_path(p.stem) if p.suffix in ("", ".yaml", ".yml") else None
+        if shipped is not None and shipped.exists() and p.parent == Path("configs"):
+            p = shipped
+        else:
+            raise UserError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise UserError(f"{path}: a config must be a mapping of sections")
+    return Config.from_dict(raw, source=str(path))
+
+
+def with_overrides(cfg: Config, **flat: Any) -> Config:
+    """Return a copy with `section__key=value` overrides applied (None values are ignored)."""
+    out = Config.from_dict(cfg.to_dict())
+    for key, value in flat.items():
+        if value is None:
+            continue
+        section, name = key.split("__", 1)
+        setattr(getattr(out, section), name, value)
+    return out

@@ -1,0 +1,1 @@
+"""The diffusion model proper: noise schedules, the denoiser network, samplers."""

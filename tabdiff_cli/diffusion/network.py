@@ -1,0 +1,71 @@
+"""The denoiser: the seed's MLP that predicts the noise eps from (x_t, t) (epsilon prediction).
+
+Architecture (../shared/seed, `Network`; DESIGN.md §2): sinusoidal time embedding (time_dim) →
+Linear → GELU → Linear; input encoder Linear(d, hidden) → LayerNorm → SiLU → Linear; the two are summed;
+decoder: n_blocks × ResBlock(hidden) → Linear(hidden, d).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """t: (n,) or (n, 1) in [0, 1] → (n, dim): [sin(t·f_k), cos(t·f_k)], f_k = exp(−k·log(10000)/(half − 1)).
+
+    As the seed's `PositionEmbeddings` (Vaswani et al. 2017 frequencies, applied to the diffusion time).
+    """
+
+    def __init__(self, dim: int = 64):
+        super().__init__()
+        if dim % 2 or dim < 4:
+            raise ValueError(f"time embedding dim must be even and >= 4, got {dim}")
+        half = dim // 2
+        freqs = torch.exp(torch.arange(half) * -(math.log(10000) / (half - 1)))
+        self.register_buffer("freqs", freqs, persistent=False)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        if t.ndim >= 2:
+            t = t.squeeze(-1)
+        arg = t.reshape(-1)[:, None] * self.freqs[None, :]
+        return torch.cat([arg.sin(), arg.cos()], dim=-1)
+
+
+class ResBlock(nn.Module):
+    """h → Linear → LayerNorm → SiLU → Linear, plus the identity skip (the seed's ResBlock, dim == dim_out)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.block1 = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim), nn.SiLU())
+        self.block2 = nn.Linear(dim, dim)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.block2(self.block1(h)) + h
+
+
+class Denoiser(nn.Module):
+    """eps prediction network: forward(x_t: (n, d) float32, t: (n, 1) or (1, 1) in [0, 1]) → (n, d)."""
+
+    def __init__(self, in_dim: int, hidden_dim: int = 64, time_dim: int = 64, n_blocks: int = 3):
+        super().__init__()
+        self.in_dim = in_dim
+        self.timestep_encoder = nn.Sequential(
+            SinusoidalTimeEmbedding(time_dim),
+            nn.Linear(time_dim, hidden_dim),
+            nn.GELU(),
+            nn.Linear(hidden_dim, hidden_dim),
+        )
+        self.encoder = nn.Sequential(
+            nn.Linear(in_dim, hidden_dim),
+            nn.LayerNorm(hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+        )
+        self.decoder = nn.Sequential(*[ResBlock(hidden_dim) for _ in range(n_blocks)], nn.Linear(hidden_dim, in_dim))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x) + self.timestep_encoder(t)
+        return self.decoder(h)

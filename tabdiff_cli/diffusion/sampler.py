@@ -1,0 +1,178 @@
+"""Reverse-process samplers on a continuous VP schedule, with inpainting for known coordinates.
+
+Samplers (all use the same trained epsilon-prediction network; t runs over the grid k/steps, k = steps…0):
+- ``ancestral``: the seed's DDPM step (Ho et al. 2020, eq. 11, with variance of eq. 7):
+  alpha = alpha_bar(t)/alpha_bar(s); mu = (x_t − (1 − alpha)/sqrt(1 − alpha_bar(t))·eps)/sqrt(alpha);
+  x_s = mu + sqrt((1 − alpha)(1 − alpha_bar(s))/(1 − alpha_bar(t)))·z while s > 0.
+- ``ddim``: Song et al. 2021, eq. 12: x0 = (x_t − sqrt(1 − ab_t)·eps)/sqrt(ab_t);
+  sigma = eta·sqrt((1 − ab_s)/(1 − ab_t))·sqrt(1 − ab_t/ab_s);
+  x_s = sqrt(ab_s)·x0 + sqrt(1 − ab_s − sigma²)·eps + sigma·z. eta = 0 is deterministic, eta = 1 ≈ DDPM.
+- ``dpmpp2m``: DPM-Solver++(2M), Lu et al. 2022 ("DPM-Solver++", Algorithm 2), data prediction,
+  lambda = log(alpha/sigma): x_s = (sigma_s/sigma_t)·x_t − alpha_s·(e^{−h} − 1)·D,
+  D = (1 + 1/(2r))·x0_t − 1/(2r)·x0_prev, r = h_prev/h (first step: D = x0_t).
+
+Inpainting (RePaint, Lugmayr et al. 2022): after every step the known coordinates are replaced by a
+fresh forward sample of their values at time s, so the unknown ones are generated consistent with them;
+`resample` > 0 re-noises x_s back to t (x_t = sqrt(ab_t/ab_s)·x_s + sqrt(1 − ab_t/ab_s)·z) and repeats
+the step that many times, for coherence.
+
+Determinism: every random draw comes from `BlockNoise`, one torch.Generator per block of BLOCK_ROWS
+output rows seeded from (seed, block index); a batch is a run of whole blocks, so the rows generated
+for a seed do not depend on the batch size, and a shard of blocks reproduces its part of the whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from tabdiff_cli.diffusion.schedule import SigmoidSchedule
+from tabdiff_cli.errors import UserError
+
+SAMPLERS = ("ancestral", "ddim", "dpmpp2m")
+BLOCK_ROWS = 1024
+
+
+def block_seed(seed: int, block: int, stream: int = 0) -> int:
+    """A 63-bit seed for (seed, block, stream), well mixed (numpy SeedSequence)."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, block, stream]).generate_state(2, np.uint64)[0] >> 1)
+
+
+class BlockNoise:
+    """Standard normal draws for rows [first_block·BLOCK_ROWS, …) of a sample, block by block.
+
+    n_rows: rows of this batch (all its blocks full except possibly the last); d: features.
+    Each call of `randn()` returns (n_rows, d) float32 on `device`: each block draws a full
+    (BLOCK_ROWS, d) from its own generator and keeps the rows it needs, so a sample of n rows is the
+    prefix of a sample of more rows with the same seed.
+    """
+
+    def __init__(self, seed: int, first_block: int, n_rows: int, d: int, device: torch.device):
+        self.d, self.n_rows, self.device = d, n_rows, torch.device(device)
+        n_blocks = math.ceil(n_rows / BLOCK_ROWS)
+        self.generators = []
+        for b in range(first_block, first_block + n_blocks):
+            g = torch.Generator(device=self.device)
+            g.manual_seed(block_seed(seed, b))
+            self.generators.append(g)
+
+    def randn(self) -> torch.Tensor:
+        """(n_rows, d) float32 standard normal draws, the next in each block's stream."""
+        parts = [torch.randn(BLOCK_ROWS, self.d, generator=g, device=self.device) for g in self.generators]
+        return torch.cat(parts, dim=0)[: self.n_rows]
+
+
+def _scalar(schedule: SigmoidSchedule, t: float) -> float:
+    return float(schedule.alpha_bar(torch.tensor(t, dtype=torch.float64)))
+
+
+EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@torch.no_grad()
+def sample_loop(
+    eps_fn: EpsFn,
+    schedule: SigmoidSchedule,
+    noise: BlockNoise,
+    sampler: str = "ancestral",
+    steps: int = 1000,
+    eta: float = 0.0,
+    known_mask: torch.Tensor | None = None,
+    known_x0: torch.Tensor | None = None,
+    resample: int = 0,
+    x0_clip: float | None = None,
+) -> torch.Tensor:
+    """Run the reverse process from x_1 ~ N(0, I) to x_0.
+
+    eps_fn(x: (n, d), t: (1, 1)) → eps prediction (n, d). noise: the run's BlockNoise (n = noise.n_rows).
+    known_mask: (n, d) bool, True where the coordinate is given; known_x0: (n, d) the given values
+    (encoded space). resample: extra RePaint rounds per step. x0_clip: clamp the implied x0 estimate
+    to [−x0_clip, x0_clip] in ddim/dpmpp2m (the encoded data lies within about ±5.2).
+    Returns x0: (n, d) float32. Errors: UserError for an unknown sampler or steps < 1.
+    """
+    if sampler not in SAMPLERS:
+        raise UserError(f"unknown sampler '{sampler}'; known: {', '.join(SAMPLERS)}")
+    if steps < 1:
+        raise UserError(f"--steps must be at least 1, got {steps}")
+    device = noise.device
+    x = noise.randn()
+    inpaint = known_mask is not None and bool(known_mask.any())
+    if inpaint:
+        known_mask = known_mask.to(device)
+        known_x0 = known_x0.to(device=device, dtype=x.dtype)
+    x0_prev: torch.Tensor | None = None
+    h_prev: float | None = None
+    for k in range(steps, 0, -1):
+        t, s = k / steps, (k - 1) / steps
+        ab_t, ab_s = _scalar(schedule, t), _scalar(schedule, s)
+        t_in = torch.full((1, 1), t, device=device, dtype=x.dtype)
+        for r in range(resample + 1):
+            eps = eps_fn(x, t_in)
+            if sampler == "ancestral":
+                alpha = ab_t / ab_s
+                mu = (x - (1 - alpha) / math.sqrt(1 - ab_t) * eps) / math.sqrt(alpha)
+                x_s = mu + math.sqrt((1 - alpha) * (1 - ab_s) / (1 - ab_t)) * noise.randn() if s > 0 else mu
+            else:
+                x0 = (x - math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)
+                if x0_clip is not None:
+                    x0 = x0.clamp(-x0_clip, x0_clip)
+                if sampler == "ddim":
+                    sigma = eta * math.sqrt((1 - ab_s) / (1 - ab_t)) * math.sqrt(max(0.0, 1 - ab_t / ab_s))
+                    x_s = math.sqrt(ab_s) * x0 + math.sqrt(max(0.0, 1 - ab_s - sigma**2)) * eps
+                    if sigma > 0 and s > 0:
+                        x_s = x_s + sigma * noise.randn()
+                else:  # dpmpp2m
+                    x_s, h = _dpmpp2m_step(x, x0, x0_prev, h_prev, ab_t, ab_s)
+                    if r == resample:
+                        x0_prev, h_prev = x0, h
+            if inpaint:
+                if s > 0:
+                    known_s = math.sqrt(ab_s) * known_x0 + math.sqrt(1 - ab_s) * noise.randn()
+                else:
+                    known_s = known_x0
+                x_s = torch.where(known_mask, known_s, x_s)
+            if r < resample and s > 0:
+                a = ab_t / ab_s
+                x = math.sqrt(a) * x_s + math.sqrt(1 - a) * noise.randn()
+            else:
+                x = x_s
+    return x
+
+
+def _dpmpp2m_step(x, x0, x0_prev, h_prev, ab_t, ab_s):
+    alpha_t, sigma_t = math.sqrt(ab_t), math.sqrt(1 - ab_t)
+    alpha_s, sigma_s = math.sqrt(ab_s), math.sqrt(max(0.0, 1 - ab_s))
+    lam_t = math.log(alpha_t / sigma_t)
+    if sigma_s == 0.0:  # final step to t = 0: lambda = +inf, the update reduces to alpha_s·D
+        h = math.inf
+    else:
+        h = math.log(alpha_s / sigma_s) - lam_t
+    if x0_prev is None or h_prev is None or not math.isfinite(h):
+        d = x0
+    else:
+        r = h_prev / h
+        d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
+    if not math.isfinite(h):
+        return alpha_s * d, h
+    return (sigma_s / sigma_t) * x - alpha_s * math.expm1(-h) * d, h
+
+
+def shard_range(num_rows: int, shard: str) -> tuple[int, int]:
+    """(start_row, rows) of shard "k/K" of a num_rows sample: shard k takes whole blocks
+    [k·B/K, (k+1)·B/K) of the B = ceil(num_rows/BLOCK_ROWS) blocks, so the K parts, concatenated in
+    order, are exactly the unsharded sample; with fewer blocks than shards some shards are empty
+    (rows = 0). Errors: UserError for a malformed shard."""
+    try:
+        k_text, n_text = shard.split("/")
+        k, parts = int(k_text), int(n_text)
+    except ValueError:
+        raise UserError(f"--shard '{shard}' must look like k/K, e.g. 0/4") from None
+    if parts < 1 or not 0 <= k < parts:
+        raise UserError(f"--shard '{shard}': need 0 <= k < K")
+    blocks = math.ceil(num_rows / BLOCK_ROWS)
+    b0, b1 = k * blocks // parts, (k + 1) * blocks // parts
+    start, end = b0 * BLOCK_ROWS, min(num_rows, b1 * BLOCK_ROWS)
+    return start, max(0, end - start)

@@ -1,0 +1,385 @@
+"""TableEncoder: a DataFrame ⇄ a float matrix the diffusion model learns, and back.
+
+Layout of the encoded matrix x: (n_rows, n_features) float32, in this order of blocks:
+1. numeric coordinates, one per continuous / integer / datetime column, scaled by a StandardScaler
+   (the seed) or a QuantileTransformer to a standard normal (TabDDPM, TabSyn); a missing value is put
+   at 0 and flagged by its missing-indicator block;
+2. one-hot blocks, one per categorical / boolean column (a missing cell is a level of its own), then
+   one 2-wide [observed, missing] block per numeric column that has missing cells. One-hot coordinates
+   are standardized per coordinate (the seed: one StandardScaler over all coordinates) or mapped to ±1.
+
+Decoding inverts the scaling, takes the argmax of each one-hot block, clips numbers to the training
+[min, max], rounds integers and floats (to the column's decimals, in float64) and restores dtypes,
+datetime text formats, constants, empty columns and fresh identifiers. No Python loop over rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import QuantileTransformer, StandardScaler
+
+from tabdiff_cli.errors import UserError
+from tabdiff_cli.schema import ColumnSpec, Schema, numeric_values
+
+NUMERIC_KINDS = ("continuous", "integer", "datetime")
+CATEGORICAL_KINDS = ("categorical", "boolean")
+RARE = "__tabdiff_rare__"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A slice [start, end) of the encoded features: kind 'numeric' (width 1), 'categorical' (one-hot)
+    or 'missing' (the [observed, missing] indicator of numeric column `column`)."""
+
+    column: str
+    kind: str
+    start: int
+    end: int
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    """Cast decoded values back to the input dtype (nullable where missing cells exist)."""
+    has_na = bool(values.isna().any())
+    try:
+        if dtype.startswith(("int", "uint", "Int", "UInt")):
+            return values.astype("Int64") if has_na else values.astype("int64")
+        if dtype == "bool":
+            return values.astype(object) if has_na else values.astype(bool)
+        if dtype.startswith("float"):
+            return values.astype("float64")
+        if dtype in ("str", "string"):
+            return values.astype(dtype)
+    except (TypeError, ValueError):
+        return values
+    return values
+
+
+class TableEncoder:
+    """Fit on a training table, then map rows to encoded vectors and back.
+
+    schema: the columns' kinds (schema.infer_schema). numeric_transform: 'quantile' | 'standard'.
+    categorical_encoding: 'standardized' (the seed: StandardScaler on 0/1 one-hot) | 'pm1' (±1 one-hot).
+    max_categories: levels past the most frequent ones share a rare slot, decoded by drawing a rare
+    level with its training frequency, so a column with 10^5 levels costs at most this many coordinates.
+    """
+
+    def __init__(self, schema: Schema, numeric_transform: str = "quantile",
+                 categorical_encoding: str = "pm1", max_categories: int = 500):
+        if numeric_transform not in ("quantile", "standard"):
+            raise UserError(f"unknown numeric_transform '{numeric_transform}'; use quantile or standard")
+        if categorical_encoding not in ("pm1", "standardized"):
+            raise UserError(f"unknown categorical_encoding '{categorical_encoding}'; use pm1 or standardized")
+        self.schema = schema
+        self.numeric_transform = numeric_transform
+        self.categorical_encoding = categorical_encoding
+        self.max_categories = max(2, int(max_categories))
+        self.numeric_cols: list[str] = [c.name for c in schema.of_kind(*NUMERIC_KINDS)]
+        self.categorical_cols: list[str] = [c.name for c in schema.of_kind(*CATEGORICAL_KINDS)]
+        self.missing_cols: list[str] = []
+        self.levels: dict[str, list[Any]] = {}  # per categorical column; None = the missing level
+        self.rare: dict[str, dict[str, list]] = {}  # {"values": [...], "p": [...]}
+        self.numeric_scaler: Any = None
+        self.onehot_mean: np.ndarray | None = None
+        self.onehot_scale: np.ndarray | None = None
+        self.fitted = False
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def blocks(self) -> list[Block]:
+        """Encoded layout, in order (see module docstring)."""
+        out, pos = [], 0
+        for name in self.numeric_cols:
+            out.append(Block(name, "numeric", pos, pos + 1))
+            pos += 1
+        for name in self.categorical_cols:
+            width = len(self.levels[name])
+            out.append(Block(name, "categorical", pos, pos + width))
+            pos += width
+        for name in self.missing_cols:
+            out.append(Block(name, "missing", pos, pos + 2))
+            pos += 2
+        return out
+
+    @property
+    def n_features(self) -> int:
+        """Width d of the encoded matrix."""
+        blocks = self.blocks
+        return blocks[-1].end if blocks else 0
+
+    @property
+    def n_numeric(self) -> int:
+        """Number of leading numeric coordinates."""
+        return len(self.numeric_cols)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, df: pd.DataFrame) -> TableEncoder:
+        """Learn scalers, category levels and missing-indicator columns from df (n_rows, n_columns)."""
+        n = len(df)
+        for name in self.categorical_cols:
+            counts = df[name].value_counts(dropna=False, sort=True)
+            values = [None if pd.isna(v) else _json(v) for v in counts.index]
+            if len(values) > self.max_categories:
+                keep = self.max_categories - 1
+                tail = counts.iloc[keep:]
+                self.rare[name] = {
+                    "values": [None if pd.isna(v) else _json(v) for v in tail.index],
+                    "p": (tail.to_numpy(np.float64) / tail.sum()).tolist(),
+                }
+                values = values[:keep] + [RARE]
+            self.levels[name] = values
+        self.missing_cols = [name for name in self.numeric_cols if df[name].isna().any()]
+        num = self._numeric_matrix(df)
+        if num.shape[1]:
+            if self.numeric_transform == "standard":
+                self.numeric_scaler = StandardScaler().fit(num)
+            else:
+                self.numeric_scaler = QuantileTransformer(
+                    output_distribution="normal", n_quantiles=max(2, min(1000, n)),
+                    subsample=10**9, random_state=0).fit(num)
+        onehot = self._onehot_raw(df)
+        if self.categorical_encoding == "standardized" and onehot.shape[1]:
+            sc = StandardScaler().fit(onehot)
+            self.onehot_mean, self.onehot_scale = sc.mean_, sc.scale_
+        self.fitted = True
+        return self
+
+    def _numeric_matrix(self, df: pd.DataFrame) -> np.ndarray:
+        cols = [numeric_values(df[name], self.schema[name]) for name in self.numeric_cols]
+        return np.column_stack(cols) if cols else np.zeros((len(df), 0))
+
+    def _codes(self, series: pd.Series, name: str) -> np.ndarray:
+        levels = self.levels[name]
+        lookup = {("__na__" if v is None else v): i for i, v in enumerate(levels)}
+        keys = series.astype(object).where(series.notna(), "__na__")
+        codes = keys.map(lookup)
+        if name in self.rare:
+            rare_idx = levels.index(RARE)
+            codes = codes.where(codes.notna() | ~keys.isin(set(self.rare[name]["values"])), rare_idx)
+        if codes.isna().any():
+            bad = keys[codes.isna()].iloc[0]
+            known = ", ".join(str(v) for v in levels if v not in (None, RARE))
+            raise UserError(f"column '{name}': value {bad!r} was not seen in training; known values: {known}")
+        return codes.to_numpy(dtype=np.int64)
+
+    def _onehot_raw(self, df: pd.DataFrame, force_observed: bool = False) -> np.ndarray:
+        parts = []
+        for name in self.categorical_cols:
+            eye = np.zeros((len(df), len(self.levels[name])), dtype=np.float32)
+            eye[np.arange(len(df)), self._codes(df[name], name)] = 1.0
+            parts.append(eye)
+        for name in self.missing_cols:
+            miss = np.zeros(len(df), dtype=bool) if force_observed else df[name].isna().to_numpy()
+            parts.append(np.column_stack([~miss, miss]).astype(np.float32))
+        return np.concatenate(parts, axis=1) if parts else np.zeros((len(df), 0), dtype=np.float32)
+
+    # ------------------------------------------------------------------ encode
+    def _check_fitted(self) -> None:
+        if not self.fitted:
+            raise RuntimeError("TableEncoder is not fitted")
+
+    def scale_onehot(self, onehot: np.ndarray) -> np.ndarray:
+        """0/1 one-hot coordinates → model space."""
+        if self.categorical_encoding == "standardized" and onehot.shape[1]:
+            return (onehot - self.onehot_mean) / self.onehot_scale
+        return 2.0 * onehot - 1.0
+
+    def unscale_onehot(self, z: np.ndarray) -> np.ndarray:
+        """Model space → one-hot scale (argmax is taken here, after the inverse scaling, as the seed does)."""
+        if self.categorical_encoding == "standardized" and z.shape[1]:
+            return z * self.onehot_scale + self.onehot_mean
+        return (z + 1.0) / 2.0
+
+    def transform(self, df: pd.DataFrame, force_observed: bool = False, dtype: Any = np.float32) -> np.ndarray:
+        """Encode df (n_rows, n_columns) → x (n_rows, n_features), float32 by default (what the network
+        sees; float64 keeps datetimes exact to the second through the quantile transform).
+
+        force_observed: set every missing-indicator block to 'observed' (used for imputation).
+
+        Errors: UserError for a categorical value not seen in training (lists the known values).
+        """
+        self._check_fitted()
+        num = self._numeric_matrix(df)
+        if num.shape[1]:
+            num = self.numeric_scaler.transform(num)
+            num = np.nan_to_num(num, nan=0.0)
+        onehot = self.scale_onehot(self._onehot_raw(df, force_observed).astype(np.float64))
+        return np.concatenate([num, onehot], axis=1).astype(dtype)
+
+    def transform_partial(self, df: pd.DataFrame, free_columns: list[str] | tuple = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Encode rows with unknown cells for inpainting: (x, known), both (n_rows, n_features).
+
+        known is True where a coordinate is fixed by an observed cell. An empty numeric cell leaves its
+        value unknown but fixes its missing-indicator to 'observed', so the model fills in a value
+        (imputation); an empty categorical cell leaves its one-hot block unknown (decode with
+        forbid_missing=True). Columns in free_columns are unknown entirely, indicators included
+        (conditional sampling: every column not conditioned on).
+        Errors: UserError for a categorical value not seen in training.
+        """
+        self._check_fitted()
+        filled = df.copy()
+        known = np.ones((len(df), self.n_features), dtype=bool)
+        free = set(free_columns)
+        for block in self.blocks:
+            if block.column in free:
+                known[:, block.start:block.end] = False
+                continue
+            miss = df[block.column].isna().to_numpy()
+            if block.kind == "numeric":
+                known[miss, block.start] = False
+            elif block.kind == "categorical":
+                known[miss, block.start:block.end] = False
+        for name in self.categorical_cols:
+            miss = filled[name].isna()
+            if miss.any():
+                # any training level keeps transform() happy; these coordinates are unknown anyway
+                first = next(v for v in self.levels[name] if v not in (None, RARE))
+                filled[name] = filled[name].astype(object).where(~miss, first)
+        return self.transform(filled, force_observed=True), known
+
+    # ------------------------------------------------------------------ decode
+    def inverse_transform(self, x: np.ndarray, rng: np.random.Generator | None = None,
+                          row_offset: int = 0, forbid_missing: bool = False) -> pd.DataFrame:
+        """Decode x (n_rows, n_features) → a DataFrame with the input's columns, order and dtypes.
+
+        rng draws rare categorical levels; row_offset numbers fresh identifiers (global row index), so
+        decoding a table in parts gives the same result as decoding it whole. forbid_missing: never
+        decode a missing level (imputation).
+        """
+        self._check_fitted()
+        rng = rng if rng is not None else np.random.default_rng(0)
+        x = np.asarray(x, dtype=np.float64)
+        n = x.shape[0]
+        k = self.n_numeric
+        num = x[:, :k]
+        if k:
+            num = self.numeric_scaler.inverse_transform(num)
+        onehot = self.unscale_onehot(x[:, k:])
+        out: dict[str, pd.Series] = {}
+        blocks = {b.column + ":" + b.kind: b for b in self.blocks}
+        for i, name in enumerate(self.numeric_cols):
+            values = self._finish_numeric(num[:, i], self.schema[name])
+            mb = blocks.get(name + ":missing")
+            if mb is not None and not forbid_missing:
+                ind = onehot[:, mb.start - k:mb.end - k]
+                values = values.where(ind[:, 1] <= ind[:, 0])
+            out[name] = values
+        for name in self.categorical_cols:
+            b = blocks[name + ":categorical"]
+            scores = onehot[:, b.start - k:b.end - k].copy()
+            levels = self.levels[name]
+            if forbid_missing and None in levels:
+                scores[:, levels.index(None)] = -np.inf
+            codes = scores.argmax(axis=1)
+            values = np.empty(n, dtype=object)
+            for j, level in enumerate(levels):
+                sel = codes == j
+                if not sel.any():
+                    continue
+                if level == RARE:
+                    r = self.rare[name]
+                    pick = rng.choice(len(r["values"]), size=int(sel.sum()), p=np.asarray(r["p"]))
+                    values[sel] = np.asarray(r["values"], dtype=object)[pick]
+                else:
+                    values[sel] = level
+            series = pd.Series(values, dtype=object)
+            out[name] = _restore_dtype(series.where(series.notna(), None), self.schema[name].dtype)
+        for spec in self.schema.columns:
+            if spec.kind in ("constant", "empty", "id"):
+                out[spec.name] = self._fixed_column(spec, n, row_offset)
+        return pd.DataFrame({name: out[name] for name in self.schema.names})
+
+    def _finish_numeric(self, v: np.ndarray, spec: ColumnSpec) -> pd.Series:
+        if spec.minimum is not None:
+            v = np.clip(v, spec.minimum, spec.maximum)
+        if spec.kind == "integer":
+            s = pd.Series(np.round(v))
+            return _restore_dtype(s, spec.dtype if spec.dtype.startswith(("int", "Int")) else "int64")
+        if spec.kind == "datetime":
+            fmt = spec.datetime_format or ""
+            res = 1e-6 if "%f" in fmt else 1.0 if "%S" in fmt else 60.0 if "%M" in fmt else \
+                86400.0 if fmt else 1e-9
+            ns = (np.round(v / res) * res * 1e9).astype("int64")
+            ts = pd.Series(pd.to_datetime(ns, unit="ns"))
+            return ts if spec.datetime_format is None else ts.dt.strftime(spec.datetime_format).astype(object)
+        if spec.decimals is not None:
+            v = np.round(v, spec.decimals)
+        return pd.Series(v, dtype="float64")
+
+    def _fixed_column(self, spec: ColumnSpec, n: int, row_offset: int) -> pd.Series:
+        if spec.kind == "empty":
+            return _restore_dtype(pd.Series([None] * n, dtype=object), spec.dtype)
+        if spec.kind == "constant":
+            return _restore_dtype(pd.Series([spec.value] * n, dtype=object), spec.dtype)
+        index = np.arange(row_offset, row_offset + n)
+        if spec.id_numeric:
+            start = int(spec.minimum) if spec.minimum is not None else 1
+            return pd.Series(start + index, dtype="int64")
+        prefix = spec.id_prefix if spec.id_prefix is not None else f"{spec.name}-"
+        numbers = pd.Series(index + 1).astype(str)
+        if spec.id_width:
+            numbers = numbers.str.zfill(spec.id_width)
+        return (prefix + numbers).astype(object)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-safe state: settings, levels, rare tails and the fitted scalers' arrays."""
+        self._check_fitted()
+        scaler: dict[str, Any] = {}
+        sc = self.numeric_scaler
+        if isinstance(sc, StandardScaler):
+            scaler = {"type": "standard", "mean": sc.mean_.tolist(), "scale": sc.scale_.tolist(),
+                      "var": sc.var_.tolist()}
+        elif isinstance(sc, QuantileTransformer):
+            scaler = {"type": "quantile", "quantiles": sc.quantiles_.tolist(),
+                      "references": sc.references_.tolist(), "n_quantiles": int(sc.n_quantiles_)}
+        return {
+            "numeric_transform": self.numeric_transform,
+            "categorical_encoding": self.categorical_encoding,
+            "max_categories": self.max_categories,
+            "schema": self.schema.to_dict(),
+            "missing_cols": self.missing_cols,
+            "levels": self.levels,
+            "rare": self.rare,
+            "scaler": scaler,
+            "onehot_mean": None if self.onehot_mean is None else self.onehot_mean.tolist(),
+            "onehot_scale": None if self.onehot_scale is None else self.onehot_scale.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TableEncoder:
+        """Rebuild a fitted encoder from state_dict() without refitting (no pickle involved)."""
+        enc = cls(Schema.from_dict(state["schema"]), state["numeric_transform"],
+                  state["categorical_encoding"], state["max_categories"])
+        enc.missing_cols = list(state["missing_cols"])
+        enc.levels = {k: list(v) for k, v in state["levels"].items()}
+        enc.rare = state["rare"]
+        sc = state["scaler"]
+        if sc.get("type") == "standard":
+            scaler = StandardScaler()
+            scaler.mean_ = np.asarray(sc["mean"], dtype=np.float64)
+            scaler.scale_ = np.asarray(sc["scale"], dtype=np.float64)
+            scaler.var_ = np.asarray(sc["var"], dtype=np.float64)
+            scaler.n_features_in_ = len(scaler.mean_)
+            enc.numeric_scaler = scaler
+        elif sc.get("type") == "quantile":
+            q = QuantileTransformer(output_distribution="normal", n_quantiles=sc["n_quantiles"])
+            q.quantiles_ = np.asarray(sc["quantiles"], dtype=np.float64)
+            q.references_ = np.asarray(sc["references"], dtype=np.float64)
+            q.n_quantiles_ = int(sc["n_quantiles"])
+            q.n_features_in_ = q.quantiles_.shape[1]
+            enc.numeric_scaler = q
+        if state.get("onehot_mean") is not None:
+            enc.onehot_mean = np.asarray(state["onehot_mean"], dtype=np.float64)
+            enc.onehot_scale = np.asarray(state["onehot_scale"], dtype=np.float64)
+        enc.fitted = True
+        return enc

@@ -1,0 +1,9 @@
+"""Errors that reach the user as one line and exit code 2 (bad input, not a bug)."""
+
+
+class UserError(ValueError):
+    """Bad input from the user: a file, column, value or option. The CLI prints `str(err)` and exits 2."""
+
+
+class CheckpointError(UserError):
+    """A file that is not a tabdiff checkpoint, is truncated, or is of an unsupported version."""

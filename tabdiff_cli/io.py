@@ -1,0 +1,274 @@
+"""Reading and writing tables: CSV/TSV (delimiter and encoding detected), Parquet, built-in datasets.
+
+Reading keeps the missing-cell marker each column used (`df.attrs["na_markers"]`) so that generated
+tables write empty cells back the way the input wrote them (`?` stays `?`, an empty field stays empty).
+Writing is atomic: a temporary file in the target folder, then a rename.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tabdiff_cli.errors import UserError
+
+BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "diabetes", "digits")
+DEFAULT_NA_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "?")
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+_DELIMITERS = ",;\t|"
+
+
+def is_builtin(source: str) -> bool:
+    """True when `source` names a built-in scikit-learn dataset (`iris` or `sklearn:iris`) and no such file exists."""
+    name = source.removeprefix("sklearn:")
+    if source.startswith("sklearn:"):
+        return True
+    return name in BUILTIN_DATASETS and not Path(source).exists()
+
+
+def load_builtin(name: str) -> pd.DataFrame:
+    """A scikit-learn toy dataset as one DataFrame, offline.
+
+    Features keep scikit-learn's names and float64 dtype; a classifier's label becomes a string column
+    `target` holding the class names (as the seed does for Iris); a regression target stays float `target`.
+    Errors: UserError for an unknown name (lists the known ones).
+    """
+    import sklearn.datasets
+
+    key = name.removeprefix("sklearn:")
+    if key not in BUILTIN_DATASETS:
+        raise UserError(f"unknown built-in dataset '{key}'; known: {', '.join(BUILTIN_DATASETS)}")
+    bunch = getattr(sklearn.datasets, f"load_{key}")(as_frame=True)
+    data = bunch.data.copy()
+    names = getattr(bunch, "target_names", None)
+    if names is not None and key != "diabetes":
+        target = pd.Series(np.asarray(names)[bunch.target.to_numpy()], name="target").astype(str)
+        target = target.astype(object)
+    else:
+        target = bunch.target.rename("target").astype(float)
+    return data.assign(target=target.to_numpy())
+
+
+def _decode_bytes(raw: bytes, path: Path) -> str:
+    for enc in _ENCODINGS:
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise UserError(f"{path}: cannot decode the file as UTF-8, cp1252 or latin-1")
+
+
+def _sniff_delimiter(text: str, path: Path) -> str:
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] > 0 else ","
+
+
+def _na_markers(raw: pd.DataFrame, na_values: Iterable[str]) -> dict[str, str]:
+    """The most frequent missing-cell marker of each column that has any."""
+    markers = {}
+    na = list(na_values)
+    for col in raw.columns:
+        stripped = raw[col].str.strip()
+        counts = stripped[stripped.isin(na)].value_counts()
+        if len(counts):
+            markers[col] = str(counts.index[0])
+    return markers
+
+
+def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES) -> pd.DataFrame:
+    """Read a CSV/TSV/Parquet file or a built-in dataset into a DataFrame.
+
+    CSV: encoding tried in order UTF-8, cp1252, latin-1; delimiter detected among `, ; TAB |`;
+    cells equal to one of `na_values` (after stripping spaces) become missing. Column types are
+    pandas' inference (int64, float64, bool, object); the schema step decides the kinds.
+    Returns (n_rows, n_columns) DataFrame with `attrs["na_markers"]` = {column: marker text}.
+    Errors: UserError (message names the file) for a missing, empty, header-only or unreadable
+    file, duplicate column names, or no columns.
+    """
+    src = str(source)
+    if is_builtin(src):
+        df = load_builtin(src)
+        df.attrs["na_markers"] = {}
+        df.attrs["source"] = src
+        return df
+    path = Path(src)
+    if not path.exists():
+        raise UserError(f"file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a table file")
+    na = [str(v) for v in na_values]
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for a damaged file
+            raise UserError(f"{path}: cannot read as Parquet ({type(exc).__name__})") from None
+        markers: dict[str, str] = {}
+    else:
+        raw_bytes = path.read_bytes()
+        if not raw_bytes.strip():
+            raise UserError(f"{path}: the file is empty")
+        text = _decode_bytes(raw_bytes, path)
+        sep = _sniff_delimiter(text, path)
+        header = next(csv.reader([text.splitlines()[0]], delimiter=sep))
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if dupes:
+            raise UserError(f"{path}: duplicate column name(s): {', '.join(dupes)}")
+        from io import StringIO
+
+        try:
+            raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                              skipinitialspace=True)
+        except pd.errors.ParserError as exc:
+            raise UserError(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+        markers = _na_markers(raw, na)
+        df = pd.read_csv(StringIO(text), sep=sep, na_values=na, keep_default_na=False,
+                         skipinitialspace=True)
+        # pandas reads "TRUE"/"FALSE" as bool only without missing cells; keep them as text otherwise.
+    if df.shape[1] == 0:
+        raise UserError(f"{path}: no columns")
+    if len(df) == 0:
+        raise UserError(f"{path}: the file has a header but no data rows")
+    if df.columns.duplicated().any():
+        raise UserError(f"{path}: duplicate column name(s): {', '.join(map(str, df.columns[df.columns.duplicated()]))}")
+    df.columns = [str(c) for c in df.columns]
+    df.attrs["na_markers"] = markers
+    df.attrs["source"] = str(path)
+    return df
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+
+
+def atomic_write(path: str | Path, write) -> Path:
+    """Call `write(tmp_path)` then rename onto `path`; on any error the temporary file is removed."""
+    path = Path(path)
+    fd, tmp = _atomic_target(path)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def table_format(path: str | Path) -> str:
+    """'csv', 'tsv' or 'parquet' from the file extension. Errors: UserError for another extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".tsv", ".tab"):
+        return "tsv"
+    if suffix in (".csv", ".txt", ""):
+        return "csv"
+    raise UserError(f"{path}: unsupported output extension '{suffix}' (use .csv, .tsv or .parquet)")
+
+
+def prepare_for_text(df: pd.DataFrame, na_markers: dict[str, str] | None = None) -> pd.DataFrame:
+    """Fill each column's missing cells with its input marker (empty by default) for CSV output."""
+    if not na_markers:
+        return df
+    out = df.copy()
+    for col, marker in na_markers.items():
+        if col in out.columns and marker != "" and out[col].isna().any():
+            out[col] = out[col].astype(object).where(out[col].notna(), marker)
+    return out
+
+
+def write_table(df: pd.DataFrame, path: str | Path, na_markers: dict[str, str] | None = None) -> Path:
+    """Write a DataFrame atomically as CSV/TSV (by extension; missing cells as the column's input marker,
+    empty by default) or Parquet. Errors: UserError for an unsupported extension."""
+    fmt = table_format(path)
+    if fmt == "parquet":
+        return atomic_write(path, lambda p: df.to_parquet(p, index=False))
+    sep = "\t" if fmt == "tsv" else ","
+    text_df = prepare_for_text(df, na_markers)
+    return atomic_write(path, lambda p: text_df.to_csv(p, index=False, sep=sep, na_rep=""))
+
+
+class StreamingTableWriter:
+    """Append DataFrame chunks to a CSV/TSV/Parquet file with bounded memory, atomically.
+
+    Chunks go to a temporary file beside `path`; `close()` renames it onto `path`, `abort()` removes it,
+    so an interrupted run never leaves a half-written table. Use as a context manager (an exception
+    inside the block aborts). Errors: UserError for an unsupported extension.
+    """
+
+    def __init__(self, path: str | Path, na_markers: dict[str, str] | None = None):
+        self.path = Path(path)
+        self.format = table_format(self.path)
+        self.na_markers = na_markers or {}
+        fd, tmp = _atomic_target(self.path)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.rows = 0
+        self._parquet = None
+        self._arrow_schema = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Append rows (same columns every call)."""
+        if self.format == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                self._arrow_schema = table.schema
+                self._parquet = pq.ParquetWriter(str(self.tmp), self._arrow_schema)
+            else:
+                table = pa.Table.from_pandas(df, schema=self._arrow_schema, preserve_index=False)
+            self._parquet.write_table(table)
+        else:
+            sep = "\t" if self.format == "tsv" else ","
+            text = prepare_for_text(df, self.na_markers)
+            text.to_csv(self.tmp, mode="a", header=self.rows == 0, index=False, sep=sep, na_rep="")
+        self.rows += len(df)
+
+    def close(self) -> Path:
+        """Finish the file and move it into place."""
+        if self._parquet is not None:
+            self._parquet.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; `path` is left as it was."""
+        if self._parquet is not None:
+            try:
+                self._parquet.close()
+            except Exception:  # the file is discarded anyway
+                pass
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> StreamingTableWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def shard_path(path: str | Path, shard: str) -> Path:
+    """gen.parquet + shard '1/4' → gen-part-00001-of-00004.parquet (same folder)."""
+    p = Path(path)
+    k, parts = (int(v) for v in shard.split("/"))
+    return p.with_name(f"{p.stem}-part-{k:05d}-of-{parts:05d}{p.suffix}")

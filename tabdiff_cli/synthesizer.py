@@ -1,0 +1,271 @@
+"""DiffusionSynthesizer: the Python API (fit / sample / impute / infer / save / load).
+
+It ties the one-way data flow together (DESIGN.md §3): DataFrame → schema → TableEncoder → denoiser
+training → sampler → TableEncoder⁻¹ → DataFrame, and the checkpoint (encoder state + weights + config).
+Conventions follow SDV and scikit-learn: `DiffusionSynthesizer(config).fit(df)`, `.sample(num_rows)`,
+`.save(path)`, `DiffusionSynthesizer.load(path)`.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from tabdiff_cli import __version__
+from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
+from tabdiff_cli.config import Config
+from tabdiff_cli.diffusion.network import Denoiser
+from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, sample_loop
+from tabdiff_cli.diffusion.schedule import make_schedule
+from tabdiff_cli.encoder import TableEncoder
+from tabdiff_cli.errors import CheckpointError, UserError
+from tabdiff_cli.schema import Schema, infer_schema
+from tabdiff_cli.training import ProgressFn, TrainResult, configure_threads, total_steps, train_denoiser
+
+MIN_ROWS = 2
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """'auto' → CUDA when available, else CPU. Errors: UserError for 'cuda' without a CUDA device."""
+    device = device or "auto"
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but no CUDA device is available (use --device cpu)")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device '{device}'; use auto, cpu or cuda") from None
+
+
+def new_seed() -> int:
+    """A fresh random seed (recorded so the run can be repeated)."""
+    return secrets.randbelow(2**31 - 1)
+
+
+class DiffusionSynthesizer:
+    """Learns one table's joint distribution with a diffusion model and generates rows from it.
+
+    config: the recipe (config.Config; default: the packaged default config).
+    After fit(): `schema`, `encoder`, `network` (the weights sampled with), `train_result`, `meta`.
+    """
+
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config()
+        self.schema: Schema | None = None
+        self.encoder: TableEncoder | None = None
+        self.network: Denoiser | None = None
+        self.train_result: TrainResult | None = None
+        self.meta: dict[str, Any] = {}
+        self.na_markers: dict[str, str] = {}
+        self.schedule = make_schedule(**vars(self.config.schedule))
+        self.last_seed: int | None = None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame, seed: int | None = None, progress: ProgressFn | None = None,
+            schema: Schema | None = None) -> DiffusionSynthesizer:
+        """Learn `data` (n_rows, n_columns). seed fixes weights init, batches and noise (None: random,
+        recorded in meta['seed']). Errors: UserError for fewer than 2 rows or no usable column;
+        training.TrainingDiverged when the loss is not finite."""
+        if len(data) < MIN_ROWS:
+            raise UserError(f"the table has {len(data)} row(s); tabdiff needs at least {MIN_ROWS}")
+        cfg = self.config
+        seed = cfg.training.seed if seed is None else seed
+        seed = new_seed() if seed is None else int(seed)
+        self.schema = schema or infer_schema(
+            data, overrides=cfg.data.columns, ids=cfg.data.ids, drop=cfg.data.drop,
+            categorical_threshold=cfg.data.categorical_threshold)
+        self.na_markers = {k: v for k, v in data.attrs.get("na_markers", {}).items() if k in self.schema.names}
+        self.encoder = TableEncoder(self.schema, cfg.data.numeric_transform, self._categorical_encoding(),
+                                    cfg.data.max_categories).fit(data)
+        device = resolve_device(cfg.training.device)
+        x = torch.as_tensor(self.encoder.transform(data), device=device)
+        configure_threads(cfg.training.threads, total_steps(len(x), cfg.training)[1], cfg.model.hidden_dim, device)
+        torch.manual_seed(seed)
+        net = self._build_network().to(device)
+        result, model = train_denoiser(net, x, self.schedule, cfg.training, seed=seed, progress=progress)
+        self.network = model
+        self.train_result = result
+        self.meta = {
+            "tabdiff_version": __version__,
+            "n_rows": int(len(data)),
+            "n_columns": int(data.shape[1]),
+            "n_features": int(self.encoder.n_features),
+            "epochs": round(result.epochs, 3),
+            "steps": result.steps,
+            "final_loss": result.final_loss,
+            "fit_seconds": round(result.seconds, 3),
+            "device": str(device),
+            "seed": seed,
+            "stopped_by_time": result.stopped_by_time,
+            "loss_history": result.losses[-200:],
+        }
+        return self
+
+    def _categorical_encoding(self) -> str:
+        return "standardized" if self.config.data.numeric_transform == "standard" else "pm1"
+
+    def _build_network(self) -> Denoiser:
+        m = self.config.model
+        return Denoiser(self.encoder.n_features, m.hidden_dim, m.time_dim, m.n_blocks)
+
+    def _check_fitted(self) -> None:
+        if self.network is None or self.encoder is None:
+            raise UserError("the synthesizer is not fitted: call fit() or load() first")
+
+    # ------------------------------------------------------------------ sample
+    def iter_sample(
+        self,
+        num_rows: int,
+        seed: int | None = None,
+        batch_size: int | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        device: str | None = None,
+        known: tuple[np.ndarray, np.ndarray] | None = None,
+        resample: int = 0,
+        start_row: int = 0,
+        forbid_missing: bool = False,
+        decode: Callable[[np.ndarray, np.random.Generator, int], pd.DataFrame] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield the rows [start_row, start_row + num_rows) of the seed's sample, batch by batch.
+
+        batch_size is rounded up to whole blocks of BLOCK_ROWS rows; the rows do not depend on it.
+        known: (values, mask), each (n_features,) or (num_rows, n_features), for inpainting (encoded space).
+        start_row must be a multiple of BLOCK_ROWS (shards). Errors: UserError for num_rows < 1.
+        """
+        self._check_fitted()
+        if num_rows < 1:
+            raise UserError(f"--n must be at least 1, got {num_rows}")
+        if start_row % BLOCK_ROWS:
+            raise UserError(f"start_row must be a multiple of {BLOCK_ROWS}")
+        seed = new_seed() if seed is None else int(seed)
+        self.last_seed = seed
+        sc = self.config.sampling
+        sampler = sampler or sc.sampler
+        steps = int(steps or sc.steps)
+        dev = resolve_device(device) if device else next(self.network.parameters()).device
+        net = self.network.to(dev)
+        net.eval()
+        configure_threads(self.config.training.threads, min(num_rows, batch_size or sc.batch_size),
+                          self.config.model.hidden_dim, dev)
+        d = self.encoder.n_features
+        batch_blocks = max(1, math.ceil((batch_size or sc.batch_size) / BLOCK_ROWS))
+        done = 0
+        while done < num_rows:
+            n = min(batch_blocks * BLOCK_ROWS, num_rows - done)
+            row0 = start_row + done
+            first_block = row0 // BLOCK_ROWS
+            noise = BlockNoise(seed, first_block, n, d, dev)
+            mask = values = None
+            if known is not None:
+                values, mask = known
+                if values.ndim == 2:
+                    values, mask = values[done:done + n], mask[done:done + n]
+                else:
+                    values, mask = np.broadcast_to(values, (n, d)), np.broadcast_to(mask, (n, d))
+                values = torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float32)
+                mask = torch.as_tensor(np.ascontiguousarray(mask), dtype=torch.bool)
+            x = sample_loop(net, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,
+                            known_mask=mask, known_x0=values, resample=resample)
+            rng = np.random.default_rng(block_seed(seed, first_block, stream=1))
+            x_np = x.float().cpu().numpy()
+            if decode is not None:
+                yield decode(x_np, rng, row0)
+            else:
+                yield self.encoder.inverse_transform(x_np, rng=rng, row_offset=row0, forbid_missing=forbid_missing)
+            done += n
+
+    def sample(self, num_rows: int, seed: int | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Generate num_rows rows as a DataFrame with the training table's columns, order and dtypes.
+
+        seed: same seed, same device → the same rows (None: random; the one used is `last_seed`).
+        Other keyword arguments as iter_sample (batch_size, sampler, steps, device, resample, conditions).
+        Errors: UserError for num_rows < 1, an unknown sampler, or an invalid condition.
+        """
+        conditions = kwargs.pop("conditions", None)
+        if conditions:
+            from tabdiff_cli.conditioning import iter_conditioned
+
+            seed = new_seed() if seed is None else int(seed)
+            parts = list(iter_conditioned(self, num_rows, self.parse_conditions(conditions), seed, **kwargs))
+        else:
+            parts = list(self.iter_sample(num_rows, seed=seed, **kwargs))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+    def parse_conditions(self, conditions: Any, allow_extrapolation: bool = False) -> list:
+        """Conditions from strings ('col=value', 'col in {a,b}', '40<=col<60'), a {column: value} dict, or
+        parsed conditioning.Condition objects. Errors: UserError naming an unknown column or value."""
+        from tabdiff_cli.conditioning import Condition, parse_conditions
+
+        self._check_fitted()
+        if isinstance(conditions, dict):
+            conditions = [f"{k}={v}" for k, v in conditions.items()]
+        if isinstance(conditions, str):
+            conditions = [conditions]
+        texts = [c for c in conditions if isinstance(c, str)]
+        parsed = [c for c in conditions if isinstance(c, Condition)]
+        return parsed + parse_conditions(texts, self.encoder, allow_extrapolation=allow_extrapolation)
+
+    def impute(self, df: pd.DataFrame, draws: int = 1, seed: int | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Fill the empty cells of df (n_rows, training columns) conditioned on each row's observed cells,
+        by inpainting; observed cells are returned unchanged. draws=K: K completions stacked with a
+        `draw` column (multiple imputation). Errors: UserError for wrong columns or unseen values."""
+        from tabdiff_cli.conditioning import impute
+
+        self._check_fitted()
+        seed = new_seed() if seed is None else int(seed)
+        self.last_seed = seed
+        return impute(self, df, draws=draws, seed=seed, **kwargs)
+
+    def infer(self, given: Any, query: list[str] | str, num_samples: int = 2000, seed: int | None = None,
+              **kwargs: Any) -> dict[str, Any]:
+        """Inverse query: the distribution of the `query` columns given conditions `given` (as for sample).
+
+        Returns per query column mean/std/quantiles (numeric) or class probabilities (categorical), and
+        "samples", the conditional rows. Errors: UserError for unknown columns or values."""
+        from tabdiff_cli.conditioning import infer
+
+        seed = new_seed() if seed is None else int(seed)
+        self.last_seed = seed
+        query = [query] if isinstance(query, str) else list(query)
+        return infer(self, self.parse_conditions(given), query, num_samples=num_samples, seed=seed, **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the checkpoint (safetensors weights + JSON config, encoder state, meta), atomically."""
+        self._check_fitted()
+        tensors = {f"net.{k}": v for k, v in self.network.state_dict().items()}
+        header = {
+            "config": self.config.to_dict(),
+            "encoder": self.encoder.state_dict(),
+            "na_markers": self.na_markers,
+            "meta": self.meta,
+        }
+        return save_checkpoint(path, tensors, header)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> DiffusionSynthesizer:
+        """Read a checkpoint written by save() on any device; weights go to `device` (default: CPU).
+        Errors: CheckpointError for a missing, foreign, truncated or inconsistent file."""
+        tensors, header = load_checkpoint(path)
+        try:
+            synth = cls(Config.from_dict(header["config"], source=str(path)))
+            synth.encoder = TableEncoder.from_state(header["encoder"])
+            synth.schema = synth.encoder.schema
+            synth.na_markers = header.get("na_markers", {})
+            synth.meta = header.get("meta", {})
+            net = synth._build_network()
+            state = {k.removeprefix("net."): v for k, v in tensors.items() if k.startswith("net.")}
+            net.load_state_dict(state)
+        except (KeyError, TypeError, RuntimeError, UserError) as exc:
+            raise CheckpointError(f"{path}: inconsistent checkpoint ({str(exc).splitlines()[0][:120]})") from None
+        synth.network = net.to(resolve_device(device) if device else torch.device("cpu")).eval()
+        return synth

@@ -1,0 +1,184 @@
+"""The training loop: epsilon-prediction MSE on the encoded table, in memory, on one device.
+
+Loss (the seed; Ho et al. 2020, eq. 14 "L_simple"): t ~ U(0, 1] per row, eps ~ N(0, I),
+x_t = sqrt(alpha_bar(t))·x_0 + sqrt(1 − alpha_bar(t))·eps, loss = mean((net(x_t, t) − eps)²).
+
+Speed choices (measured in benchmarks/): the table is one tensor on the device and batches are index
+slices of a seeded permutation (no DataLoader); the loss reaches the host only when progress is shown;
+AdamW is fused where the build supports it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from tabdiff_cli.config import TrainingConfig
+from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
+from tabdiff_cli.errors import UserError
+
+ProgressFn = Callable[[int, int, float], None]  # (step, total_steps, loss)
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite; no checkpoint is written."""
+
+
+@dataclass
+class TrainResult:
+    """What training did: steps and epochs run, seconds, the loss history (per logged step)."""
+
+    steps: int
+    epochs: float
+    seconds: float
+    final_loss: float
+    losses: list[float] = field(default_factory=list)
+    stopped_by_time: bool = False
+
+
+def diffusion_loss(net: nn.Module, x0: torch.Tensor, schedule: SigmoidSchedule,
+                   generator: torch.Generator) -> torch.Tensor:
+    """L_simple on a batch x0: (n, d) float32; t drawn as 1 − U[0, 1) so t ∈ (0, 1] (the seed)."""
+    t = 1.0 - torch.rand(x0.shape[0], 1, generator=generator, device=x0.device)
+    eps = torch.randn(x0.shape, generator=generator, device=x0.device)
+    pred = net(q_sample(x0, t, schedule, eps), t)
+    return torch.mean((pred - eps) ** 2)
+
+
+def total_steps(n_rows: int, cfg: TrainingConfig) -> tuple[int, int]:
+    """(optimizer steps, batch size) implied by the config: steps if set, else epochs·ceil(n/batch)."""
+    batch = n_rows if not cfg.batch_size or cfg.batch_size >= n_rows else int(cfg.batch_size)
+    per_epoch = math.ceil(n_rows / batch)
+    steps = int(cfg.steps) if cfg.steps else int(cfg.epochs) * per_epoch
+    if steps < 1:
+        raise UserError("training needs at least one step: set --epochs or training.steps >= 1")
+    return steps, batch
+
+
+SMALL_WORK = 2**28  # batch · hidden² below which one CPU thread is fastest (benchmarks/bench_speed.py)
+
+
+def configure_threads(threads: int | None, batch: int, hidden: int, device: torch.device) -> int:
+    """Set torch's CPU thread count for this run and return it (see TrainingConfig.threads)."""
+    if device.type != "cpu":
+        return torch.get_num_threads()
+    if threads is None:
+        threads = 1 if batch * hidden * hidden < SMALL_WORK else torch.get_num_threads()
+    torch.set_num_threads(max(1, int(threads)))
+    return torch.get_num_threads()
+
+
+def lr_factor(step: int, steps: int, cfg: TrainingConfig) -> float:
+    """Multiplier of cfg.lr at `step`: linear warm-up, then constant or cosine decay to min_lr_ratio."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.lr_schedule == "cosine":
+        span = max(1, steps - cfg.warmup_steps)
+        progress = min(1.0, (step - cfg.warmup_steps) / span)
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    if cfg.lr_schedule != "constant":
+        raise UserError(f"unknown lr_schedule '{cfg.lr_schedule}'; use constant or cosine")
+    return 1.0
+
+
+def make_ema(net: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """EMA of the weights; the decay warms up as min(decay, (1 + n)/(10 + n)) so short runs are not
+    dominated by the random initialisation (DESIGN.md §5)."""
+
+    @torch.no_grad()
+    def ema_update(ema_params, params, num_averaged):
+        n = float(num_averaged)
+        d = min(decay, (1.0 + n) / (10.0 + n))
+        torch._foreach_lerp_(ema_params, params, 1.0 - d)
+
+    return torch.optim.swa_utils.AveragedModel(net, multi_avg_fn=ema_update, use_buffers=True)
+
+
+def train_denoiser(
+    net: nn.Module,
+    x: torch.Tensor,
+    schedule: SigmoidSchedule,
+    cfg: TrainingConfig,
+    seed: int,
+    progress: ProgressFn | None = None,
+    progress_every: int = 50,
+    sampler_hook: Callable[[int], torch.Tensor] | None = None,
+) -> tuple[TrainResult, nn.Module]:
+    """Train `net` in place on x: (n_rows, n_features) float32 already on the training device.
+
+    Returns (result, model to sample with: the EMA copy when cfg.ema_decay is set, else net).
+    progress(step, total, loss) is called every `progress_every` steps and at the end.
+    sampler_hook(epoch) may return the row order of an epoch (DDP's per-rank shard); default: a seeded
+    permutation. Errors: TrainingDiverged when the loss is not finite.
+    """
+    n = x.shape[0]
+    steps, batch = total_steps(n, cfg)
+    device = x.device
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    try:
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    except (RuntimeError, TypeError):  # builds without a fused kernel for this device
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, cfg))
+    ema = make_ema(net, cfg.ema_decay) if cfg.ema_decay else None
+    draws = max(1, int(cfg.noise_draws))
+    per_epoch = math.ceil(n / batch)
+    losses: list[float] = []
+    start = time.perf_counter()
+    net.train()
+    order = None
+    step = 0
+    stopped_by_time = False
+    running = torch.zeros((), device=device)
+    count = 0
+    last_loss = float("nan")
+    while step < steps:
+        pos = step % per_epoch
+        if pos == 0:
+            epoch = step // per_epoch
+            order = sampler_hook(epoch) if sampler_hook else (
+                None if batch == n else torch.randperm(n, generator=gen, device=device))
+        if order is None:
+            xb = x
+        else:
+            xb = x[order[pos * batch:(pos + 1) * batch]]
+        if draws > 1:
+            xb = xb.repeat(draws, 1)
+        loss = diffusion_loss(net, xb, schedule, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if ema is not None:
+            ema.update_parameters(net)
+        running += loss.detach()
+        count += 1
+        step += 1
+        if step % progress_every == 0 or step == steps:
+            last_loss = float(running) / count
+            running.zero_()
+            count = 0
+            if not math.isfinite(last_loss):
+                raise TrainingDiverged(
+                    f"training diverged at step {step} (loss {last_loss}); lower --lr or check the input table")
+            losses.append(last_loss)
+            if progress is not None:
+                progress(step, steps, last_loss)
+            if cfg.max_time and time.perf_counter() - start > cfg.max_time:
+                stopped_by_time = True
+                break
+    if count:
+        last_loss = float(running) / count
+        if not math.isfinite(last_loss):
+            raise TrainingDiverged(f"training diverged at step {step} (loss {last_loss})")
+        losses.append(last_loss)
+    seconds = time.perf_counter() - start
+    model = ema.module if ema is not None else net
+    model.eval()
+    return TrainResult(step, step / per_epoch, seconds, last_loss, losses, stopped_by_time), model

@@ -1,0 +1,149 @@
+"""Schedule, forward process, network and samplers (the seed's model, DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from tabdiff_cli.diffusion.network import Denoiser, SinusoidalTimeEmbedding
+from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, sample_loop, shard_range
+from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
+from tabdiff_cli.errors import UserError
+
+
+def seed_alpha_bar(t: float, gain=6.0, shift=0.5, stop=0.99996) -> float:
+    """The seed's ContinuousNoiseScheduler.get_alpha_bar, written out in plain floats."""
+    sig = lambda u: 1 / (1 + math.exp(-gain * ((2 * u - 1) + shift)))  # noqa: E731
+    y_ratio = stop / (sig(1) - sig(0))
+    return 1 - (y_ratio * sig(t) - y_ratio * sig(0))
+
+
+def test_schedule_endpoints_and_monotone():
+    s = SigmoidSchedule()
+    assert float(s.alpha_bar(0.0)) == pytest.approx(1.0, abs=1e-12)
+    assert float(s.alpha_bar(1.0)) == pytest.approx(1 - 0.99996, abs=1e-9)
+    t = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    ab = s.alpha_bar(t)
+    assert torch.all(ab[1:] < ab[:-1])
+
+
+@pytest.mark.parametrize("t", [0.05, 0.3, 0.5, 0.77, 0.99])
+def test_schedule_matches_seed_formula(t):
+    s = SigmoidSchedule()
+    assert float(s.alpha_bar(torch.tensor(t, dtype=torch.float64))) == pytest.approx(seed_alpha_bar(t), rel=1e-12)
+
+
+def test_forward_process_limits():
+    s = SigmoidSchedule()
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(20000, 3, generator=g) * 2 + 5
+    eps = torch.randn(x0.shape, generator=g)
+    near0 = q_sample(x0, torch.full((len(x0), 1), 1e-9, dtype=torch.float64), s, eps)
+    assert torch.allclose(near0.float(), x0, atol=1e-3)
+    at1 = q_sample(x0, torch.ones(len(x0), 1), s, eps)
+    assert at1.mean().abs() < 0.05
+    assert abs(float(at1.var()) - 1.0) < 0.05
+
+
+def test_time_embedding_matches_seed_frequencies():
+    emb = SinusoidalTimeEmbedding(64)
+    t = torch.tensor([[0.25]])
+    out = emb(t)
+    half = 32
+    freqs = torch.exp(torch.arange(half) * -(math.log(10000) / (half - 1)))
+    assert out.shape == (1, 64)
+    assert torch.allclose(out[0, :half], torch.sin(0.25 * freqs))
+    assert torch.allclose(out[0, half:], torch.cos(0.25 * freqs))
+
+
+def test_network_shapes_and_seed_parameter_count():
+    net = Denoiser(7, 64, 64, 3)
+    out = net(torch.randn(10, 7), torch.rand(10, 1))
+    assert out.shape == (10, 7)
+    # broadcast time (1, 1) as the seed's sampler passes it
+    assert net(torch.randn(4, 7), torch.full((1, 1), 0.5)).shape == (4, 7)
+    # seed: time MLP 64·64+64 + 64·64+64; encoder 7·64+64 + 2·64 + 64·64+64; 3 × (64·64+64 + 2·64 + 64·64+64);
+    # head 64·7+7
+    expected = (64 * 64 + 64) * 2 + (7 * 64 + 64) + 128 + (64 * 64 + 64) + 3 * (2 * (64 * 64 + 64) + 128) + 64 * 7 + 7
+    assert sum(p.numel() for p in net.parameters()) == expected
+
+
+def _gmm_eps_fn(means: torch.Tensor, std: float, schedule: SigmoidSchedule):
+    """Exact epsilon of a 2-D isotropic Gaussian mixture with equal weights at every t."""
+
+    def eps_fn(x, t):
+        ab = schedule.alpha_bar(t.reshape(())).to(x.dtype)
+        var = ab * std**2 + (1 - ab)
+        mu = ab.sqrt() * means  # (k, 2)
+        diff = x[:, None, :] - mu[None]  # (n, k, 2)
+        logw = -(diff**2).sum(-1) / (2 * var)
+        w = torch.softmax(logw, dim=1)
+        score = -(w[..., None] * diff).sum(1) / var
+        return -(1 - ab).sqrt() * score
+
+    return eps_fn
+
+
+@pytest.mark.parametrize("sampler,steps", [("ancestral", 200), ("ddim", 50), ("dpmpp2m", 25)])
+def test_samplers_recover_gaussian_mixture(sampler, steps):
+    s = SigmoidSchedule()
+    means = torch.tensor([[-2.0, 0.0], [2.0, 1.0]])
+    eps_fn = _gmm_eps_fn(means, 0.3, s)
+    x = sample_loop(eps_fn, s, BlockNoise(0, 0, 4000, 2, "cpu"), sampler=sampler, steps=steps)
+    left = x[:, 0] < 0
+    assert 0.45 < float(left.float().mean()) < 0.55
+    assert torch.allclose(x[left].mean(0), means[0], atol=0.05)
+    assert torch.allclose(x[~left].mean(0), means[1], atol=0.05)
+    assert float(x[left].std(0).mean()) == pytest.approx(0.3, abs=0.05)
+
+
+@pytest.mark.parametrize("sampler", ["ancestral", "ddim", "dpmpp2m"])
+def test_sampler_determinism_and_inpainting(sampler):
+    s = SigmoidSchedule()
+    means = torch.tensor([[-2.0, 0.0], [2.0, 1.0]])
+    eps_fn = _gmm_eps_fn(means, 0.3, s)
+    a = sample_loop(eps_fn, s, BlockNoise(3, 0, 500, 2, "cpu"), sampler=sampler, steps=20)
+    b = sample_loop(eps_fn, s, BlockNoise(3, 0, 500, 2, "cpu"), sampler=sampler, steps=20)
+    c = sample_loop(eps_fn, s, BlockNoise(4, 0, 500, 2, "cpu"), sampler=sampler, steps=20)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    mask = torch.zeros(500, 2, dtype=torch.bool)
+    mask[:, 0] = True
+    known = torch.full((500, 2), 2.0)
+    x = sample_loop(eps_fn, s, BlockNoise(3, 0, 500, 2, "cpu"), sampler=sampler, steps=30,
+                    known_mask=mask, known_x0=known, resample=1)
+    assert torch.all(x[:, 0] == 2.0)
+    # given x0 = 2 the right component is certain: its second coordinate is centred on 1
+    assert float(x[:, 1].mean()) == pytest.approx(1.0, abs=0.1)
+
+
+def test_block_noise_is_a_prefix_and_independent_of_batching():
+    whole = BlockNoise(5, 0, 3 * BLOCK_ROWS, 4, "cpu").randn()
+    first = BlockNoise(5, 0, 100, 4, "cpu").randn()
+    second_block = BlockNoise(5, 1, BLOCK_ROWS, 4, "cpu").randn()
+    assert torch.equal(whole[:100], first)
+    assert torch.equal(whole[BLOCK_ROWS:2 * BLOCK_ROWS], second_block)
+
+
+def test_shard_ranges_cover_the_sample():
+    n = 5 * BLOCK_ROWS + 17
+    parts = [shard_range(n, f"{k}/3") for k in range(3)]
+    assert parts[0][0] == 0
+    assert sum(c for _, c in parts) == n
+    for (s0, c0), (s1, _) in zip(parts, parts[1:]):
+        assert s0 + c0 == s1 and s1 % BLOCK_ROWS == 0
+    with pytest.raises(UserError):
+        shard_range(10, "3/2")
+    # one block only: one shard holds it, the other is empty
+    assert shard_range(10, "0/2") == (0, 0) and shard_range(10, "1/2") == (0, 10)
+    with pytest.raises(UserError):
+        shard_range(10, "x/2")
+
+
+def test_unknown_sampler_is_user_error():
+    s = SigmoidSchedule()
+    with pytest.raises(UserError, match="unknown sampler"):
+        sample_loop(lambda x, t: x, s, BlockNoise(0, 0, 4, 2, "cpu"), sampler="euler")
+    assert np.isfinite(1.0)

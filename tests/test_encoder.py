@@ -1,0 +1,136 @@
+"""TableEncoder: exact round trips, layout, bounds, rare levels, state without pickle."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tabdiff_cli.encoder import RARE, TableEncoder
+from tabdiff_cli.errors import UserError
+from tabdiff_cli.schema import infer_schema
+
+
+def roundtrip(df, **kw):
+    enc = TableEncoder(infer_schema(df), **kw).fit(df)
+    x = enc.transform(df)
+    assert x.dtype == np.float32 and x.shape == (len(df), enc.n_features)
+    return enc, enc.inverse_transform(x)
+
+
+@pytest.mark.parametrize("transform,encoding", [("standard", "standardized"), ("quantile", "pm1")])
+def test_iris_roundtrip_exact(iris_df, transform, encoding):
+    enc, back = roundtrip(iris_df, numeric_transform=transform, categorical_encoding=encoding)
+    assert enc.n_features == 7  # the seed: 4 numbers + 3 one-hot
+    pd.testing.assert_frame_equal(back, iris_df, check_dtype=True)
+
+
+def test_seed_encoding_standardizes_every_coordinate(iris_df):
+    enc = TableEncoder(infer_schema(iris_df), "standard", "standardized").fit(iris_df)
+    x = enc.transform(iris_df).astype(np.float64)
+    assert np.allclose(x.mean(0), 0, atol=1e-6) and np.allclose(x.std(0), 1, atol=1e-5)
+
+
+def test_two_categorical_columns_roundtrip():
+    df = pd.DataFrame({"a": ["x", "y", "z", "x"] * 10, "b": ["p", "q"] * 20, "v": np.arange(40) * 0.5})
+    _, back = roundtrip(df)
+    pd.testing.assert_frame_equal(back, df)
+
+
+def test_mixed_roundtrip_keeps_missing_and_kinds(mixed_df):
+    enc, back = roundtrip(mixed_df)
+    pd.testing.assert_frame_equal(back, mixed_df, check_dtype=False)
+    assert [b.kind for b in enc.blocks].count("missing") == 1  # height has empty cells
+    assert back["visits"].dtype == np.int64
+    assert back["height"].isna().sum() == 15 and back["color"].isna().sum() == 10
+
+
+def test_decode_clips_rounds_and_never_invents_levels(mixed_df):
+    enc = TableEncoder(infer_schema(mixed_df)).fit(mixed_df)
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 4, size=(500, enc.n_features)).astype(np.float32)
+    out = enc.inverse_transform(x)
+    h = out["height"].dropna()
+    assert h.between(mixed_df["height"].min(), mixed_df["height"].max()).all()
+    assert np.allclose(h, np.round(h, 1))
+    assert set(out["color"].dropna()) <= set(mixed_df["color"].dropna())
+    assert set(out["size"]) <= set(mixed_df["size"])
+    assert out["joined"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
+
+
+def test_unseen_category_is_a_clear_error():
+    df = pd.DataFrame({"c": ["a", "b"] * 10, "v": np.arange(20.0)})
+    enc = TableEncoder(infer_schema(df)).fit(df)
+    with pytest.raises(UserError, match="'c'.*'zzz'.*known values: a, b"):
+        enc.transform(pd.DataFrame({"c": ["zzz"], "v": [1.0]}))
+
+
+def test_rare_levels_share_one_slot_and_decode_to_training_values():
+    n = 3000
+    df = pd.DataFrame({"cust": [f"c{i % 1500}" for i in range(n)], "v": np.linspace(0, 1, n)})
+    enc = TableEncoder(infer_schema(df), max_categories=50).fit(df)
+    block = next(b for b in enc.blocks if b.column == "cust")
+    assert block.end - block.start == 50 and enc.levels["cust"][-1] == RARE
+    out = enc.inverse_transform(enc.transform(df), rng=np.random.default_rng(1))
+    assert set(out["cust"]) <= set(df["cust"])
+    assert out["cust"].nunique() > 100
+
+
+def test_state_is_json_and_restores_exactly(mixed_df):
+    enc = TableEncoder(infer_schema(mixed_df)).fit(mixed_df)
+    state = json.loads(json.dumps(enc.state_dict()))
+    again = TableEncoder.from_state(state)
+    x = enc.transform(mixed_df)
+    assert np.array_equal(again.transform(mixed_df), x)
+    pd.testing.assert_frame_equal(again.inverse_transform(x), enc.inverse_transform(x))
+
+
+def test_transform_partial_marks_known_cells(mixed_df):
+    enc = TableEncoder(infer_schema(mixed_df)).fit(mixed_df)
+    x, known = enc.transform_partial(mixed_df)
+    hb = next(b for b in enc.blocks if b.column == "height" and b.kind == "numeric")
+    assert (~known[:, hb.start]).sum() == 15
+    _, free = enc.transform_partial(mixed_df, free_columns=["size"])
+    sb = next(b for b in enc.blocks if b.column == "size")
+    assert not free[:, sb.start:sb.end].any()
+
+
+# --- property test: random mixed frames round-trip -----------------------------------------------------------
+@st.composite
+def frames(draw):
+    n = draw(st.integers(min_value=5, max_value=40))
+    rng = np.random.default_rng(draw(st.integers(0, 10**6)))
+    cols = {}
+    cols["f"] = np.round(rng.normal(0, 100, n), draw(st.integers(0, 3)))
+    cols["i"] = rng.integers(-50, 50, n)
+    cols["b"] = rng.choice([True, False], n)
+    cols["c"] = rng.choice(["alpha", "beta", "gamma", "delta"], n)
+    cols["d"] = pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s")
+    cols["d"] = cols["d"].strftime("%Y-%m-%d %H:%M:%S")
+    df = pd.DataFrame(cols)
+    # guarantee variety so no column turns constant
+    df.loc[0, ["i", "b", "c"]] = [-50, True, "alpha"]
+    df.loc[1, ["i", "b", "c"]] = [49, False, "beta"]
+    df.loc[2, "i"] = 7
+    for col in ("f", "c"):
+        holes = rng.random(n) < draw(st.floats(0, 0.4))
+        holes[:3] = False
+        df.loc[holes, col] = np.nan
+    return df
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames(), st.sampled_from(["quantile", "standard"]))
+def test_property_random_frames_roundtrip(df, transform):
+    enc = TableEncoder(infer_schema(df), numeric_transform=transform).fit(df)
+    back = enc.inverse_transform(enc.transform(df, dtype=np.float64))
+    for col in ("i", "b", "c", "d"):
+        assert back[col].astype(object).where(back[col].notna(), None).tolist() == \
+            df[col].astype(object).where(df[col].notna(), None).tolist(), col
+    assert back["f"].isna().tolist() == df["f"].isna().tolist()
+    f_ok = df["f"].notna()
+    np.testing.assert_allclose(back.loc[f_ok, "f"], df.loc[f_ok, "f"], rtol=1e-6, atol=1e-9)
