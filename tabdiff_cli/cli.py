@@ -334,6 +334,170 @@ def plot(
         console.print(f"wrote {p}")
 
 
+@app.command()
+@handle_errors
+def evaluate(
+    real: Annotated[str, typer.Argument(help="Real (training) table: file or built-in name.")],
+    generated: Annotated[str, typer.Argument(help="Generated table file.")],
+    test: Annotated[str | None, typer.Option(help="Held-out real rows (needed for TSTR and DCR).")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column for TSTR (train on GEN, test on TEST).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the full report as JSON.")] = None,
+    categorical: Annotated[list[str] | None, typer.Option(help="Extra columns to score as categorical.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for cross-validation folds and subsampling.")] = 0,
+    max_rows: Annotated[int, typer.Option(help="Rows per table used by the classifiers.")] = 20000,
+) -> None:
+    """Measure fidelity (shape, trend, C2ST, alpha-precision/beta-recall), utility (TSTR) and privacy (DCR).
+
+    Examples:
+
+      tabdiff evaluate iris generated.csv
+
+      tabdiff evaluate adult.csv gen.csv --test adult_test.csv --target income --out report.json
+    """
+    import json
+
+    from tabdiff_cli.evaluate import evaluate_tables, format_report
+    from tabdiff_cli.io import atomic_write, read_table
+    from tabdiff_cli.schema import infer_schema
+
+    real_df, gen_df = read_table(real), read_table(generated)
+    test_df = read_table(test) if test else None
+    try:
+        schema = infer_schema(real_df)
+        discrete = [c.name for c in schema.columns if c.kind in ("categorical", "boolean")]
+    except UserError:
+        discrete = []
+    discrete += [c for c in _split(categorical) if c not in discrete]
+    report = evaluate_tables(real_df, gen_df, test=test_df, target=target, discrete_columns=discrete,
+                             seed=seed, max_rows=max_rows)
+    console.print(format_report(report))
+    if out is not None:
+        text = json.dumps(report, indent=2, allow_nan=False)
+        atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
+        console.print(f"wrote {out}")
+
+
+@app.command()
+@handle_errors
+def impute(
+    data: Annotated[str, typer.Argument(help="Table with empty cells, same columns as the training table.")],
+    model: ModelOpt = Path(DEFAULT_MODEL),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Completed table.")] = Path("imputed.csv"),
+    draws: Annotated[int, typer.Option(help="Completions to draw (multiple imputation); >1 adds a `draw` "
+                                       "column.")] = 1,
+    sampler: Annotated[str | None, typer.Option(help="ancestral | ddim | dpmpp2m.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
+    resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step.")] = 0,
+    seed: SeedOpt = None,
+    device: DeviceOpt = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Fill every empty cell, conditioned on the row's observed cells (observed cells never change).
+
+    Examples:
+
+      tabdiff impute holes.csv --out filled.csv
+
+      tabdiff impute holes.csv --draws 10 --out filled_draws.csv
+    """
+    from tabdiff_cli.io import read_table, write_table
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer, new_seed
+
+    synth = DiffusionSynthesizer.load(model)
+    df = read_table(data, na_values=synth.config.data.na_values)
+    seed = new_seed() if seed is None else seed
+    filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
+                          device=device if device != "auto" else None)
+    write_table(filled, out, synth.na_markers)
+    if not quiet:
+        holes = df[synth.schema.names].isna()
+        table = Table(title=f"imputed {int(holes.to_numpy().sum())} empty cells in {len(df)} rows "
+                            f"({draws} draw{'s' if draws > 1 else ''}, seed {seed})")
+        for col in ("column", "empty cells", "spread across draws"):
+            table.add_column(col)
+        for col in synth.schema.names:
+            k = int(holes[col].sum())
+            if not k:
+                continue
+            spread = ""
+            if draws > 1:
+                cells = filled[col].to_numpy().reshape(draws, len(df))[:, holes[col].to_numpy()]
+                try:
+                    spread = f"mean std {float(cells.astype(float).std(axis=0).mean()):.4g}"
+                except (TypeError, ValueError):
+                    agree = (cells == cells[0]).mean()
+                    spread = f"{100 * agree:.0f}% agree with draw 0"
+            table.add_row(col, str(k), spread)
+        console.print(table)
+        console.print(f"wrote {out}")
+
+
+@app.command()
+@handle_errors
+def infer(
+    given: Annotated[list[str], typer.Option("--given", "--condition", "-g", help="What was observed, "
+                                             "repeatable: 'col=value', 'col in {a,b}', '40<=col<60'.")],
+    query: Annotated[list[str], typer.Option("--query", "-q", help="Column whose distribution to infer.")],
+    model: ModelOpt = Path(DEFAULT_MODEL),
+    n: Annotated[int, typer.Option("--n", "-n", help="Conditional samples drawn.")] = 2000,
+    plot_out: Annotated[Path | None, typer.Option("--plot", help="Figure: conditional vs unconditional "
+                                                  "marginals of the queried columns.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the posterior summary as JSON.")] = None,
+    sampler: Annotated[str | None, typer.Option(help="ancestral | ddim | dpmpp2m.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
+    allow_extrapolation: Annotated[bool, typer.Option(help="Allow values outside the training range.")] = False,
+    seed: SeedOpt = None,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Inverse inference: given an observed outcome, the distribution of the inputs that could produce it.
+
+    Examples:
+
+      tabdiff infer --given "target=virginica" --query "petal length (cm)" --query "petal width (cm)"
+
+      tabdiff infer --given "petal length (cm)=5.5" --query target --plot posterior.png
+    """
+    import json
+
+    from tabdiff_cli.io import atomic_write
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer, new_seed
+
+    if n < 1:
+        raise UserError(f"--n must be at least 1, got {n}")
+    synth = DiffusionSynthesizer.load(model)
+    seed = new_seed() if seed is None else seed
+    kw = dict(sampler=sampler, steps=steps, device=device if device != "auto" else None)
+    result = synth.infer(synth.parse_conditions(given, allow_extrapolation), query, num_samples=n, seed=seed, **kw)
+    samples = result.pop("samples")
+    for col, post in result.items():
+        table = Table(title=f"{col} | {' & '.join(given)}  ({n} samples, seed {seed})")
+        if "probabilities" in post:
+            table.add_column("value")
+            table.add_column("probability", justify="right")
+            for value, p in post["probabilities"].items():
+                table.add_row(value, f"{p:.3f}")
+        else:
+            for name in ("mean", "std", "5%", "25%", "50%", "75%", "95%"):
+                table.add_column(name, justify="right")
+            q = post["quantiles"]
+            table.add_row(*[f"{v:.4g}" if v is not None else "" for v in
+                            (post["mean"], post["std"], *(q.get(k) for k in ("0.05", "0.25", "0.5", "0.75", "0.95")))])
+        console.print(table)
+    if out is not None:
+        text = json.dumps(result, indent=2, allow_nan=False)
+        atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
+        console.print(f"wrote {out}")
+    if plot_out is not None:
+        from tabdiff_cli.plot import PlotError, posterior_plot
+
+        unconditional = synth.sample(n, seed=seed + 1, **kw)
+        try:
+            posterior_plot(samples, unconditional, query, plot_out, title=" & ".join(given))
+        except PlotError as exc:
+            raise UserError(str(exc)) from None
+        console.print(f"wrote {plot_out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

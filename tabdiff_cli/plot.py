@@ -653,7 +653,8 @@ def _draw_categorical_panel(ax, r: pd.Series, g: pd.Series) -> None:
     ax.set_ylabel("share")
 
 
-def _build_marginals(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20000, seed: int = 0) -> Figure:
+def _build_marginals(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20000, seed: int = 0,
+                     labels: tuple[str, str] = ("Real", "Generated"), title: str | None = None) -> Figure:
     _check_tables(real, synth)
     notes: list[str] = []
     real = _subsample(real, max_rows, seed, "Real", notes)
@@ -695,13 +696,15 @@ def _build_marginals(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20
         ax.set_visible(False)
     fig.legend(
         handles=[
-            Patch(color=REAL_COLOR, alpha=0.7, label="Real"),
-            Patch(color=SYNTH_COLOR, alpha=0.7, label="Generated"),
+            Patch(color=REAL_COLOR, alpha=0.7, label=labels[0]),
+            Patch(color=SYNTH_COLOR, alpha=0.7, label=labels[1]),
         ],
         loc="outside upper center",
         ncols=2,
         frameon=False,
     )
+    if title:
+        fig.suptitle(title, fontsize=9)
     _add_notes(fig, notes)
     return fig
 
@@ -728,6 +731,25 @@ def marginals(
     path = _check_out(out)
     with plt.rc_context(_RC):
         return _save(_build_marginals(real, synth, max_rows=max_rows, seed=seed), path)
+
+
+def posterior_plot(conditional: pd.DataFrame, unconditional: pd.DataFrame, columns: Sequence[str],
+                   out: str | Path, title: str | None = None) -> Path:
+    """The answer of `tabdiff infer`: each queried column's conditional marginal (given the observed values)
+    beside its unconditional one, one panel per column (histograms or bars, as `marginals`).
+
+    conditional / unconditional: generated rows with and without the conditions. Writes `out` atomically.
+    Raises: PlotError for an unknown column or an unsupported extension.
+    """
+    path = _check_out(out)
+    missing = [c for c in columns if c not in conditional.columns]
+    if missing:
+        raise PlotError(f"column(s) {', '.join(map(repr, missing))} not in the table")
+    cols = list(columns)
+    with plt.rc_context(_RC):
+        fig = _build_marginals(unconditional[cols], conditional[cols], labels=("unconditional", "given the condition"),
+                               title=f"given {title}" if title else None)
+        return _save(fig, path)
 
 
 # --------------------------------------------------------------------------------------------------------
