@@ -57,8 +57,13 @@ class ScheduleConfig:
 
 @dataclass
 class ModelConfig:
-    """Denoiser MLP (the seed's network): widths in units, n_blocks residual blocks."""
+    """Denoiser MLP (the seed's network): widths in units, n_blocks residual blocks.
 
+    prediction: "eps" (the seed: epsilon prediction on every coordinate) or "mixed" (eps for numbers,
+    softmax/cross-entropy for one-hot blocks; diffusion/parameterization.py).
+    """
+
+    prediction: str = "eps"
     hidden_dim: int = 64
     time_dim: int = 64
     n_blocks: int = 3

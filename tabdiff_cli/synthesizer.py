@@ -22,6 +22,7 @@ from tabdiff_cli import __version__
 from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
 from tabdiff_cli.config import Config
 from tabdiff_cli.diffusion.network import Denoiser
+from tabdiff_cli.diffusion.parameterization import make_parameterization
 from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, sample_loop
 from tabdiff_cli.diffusion.schedule import make_schedule
 from tabdiff_cli.encoder import TableEncoder
@@ -67,6 +68,7 @@ class DiffusionSynthesizer:
         self.na_markers: dict[str, str] = {}
         self.schedule = make_schedule(**vars(self.config.schedule))
         self.last_seed: int | None = None
+        self.objective = None
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, seed: int | None = None, progress: ProgressFn | None = None,
@@ -90,7 +92,9 @@ class DiffusionSynthesizer:
         configure_threads(cfg.training.threads, total_steps(len(x), cfg.training)[1], cfg.model.hidden_dim, device)
         torch.manual_seed(seed)
         net = self._build_network().to(device)
-        result, model = train_denoiser(net, x, self.schedule, cfg.training, seed=seed, progress=progress)
+        self.objective = make_parameterization(cfg.model.prediction, self.encoder)
+        result, model = train_denoiser(net, x, self.schedule, cfg.training, seed=seed, progress=progress,
+                                       objective=self.objective)
         self.network = model
         self.train_result = result
         self.meta = {
@@ -173,7 +177,12 @@ class DiffusionSynthesizer:
                     values, mask = np.broadcast_to(values, (n, d)), np.broadcast_to(mask, (n, d))
                 values = torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float32)
                 mask = torch.as_tensor(np.ascontiguousarray(mask), dtype=torch.bool)
-            x = sample_loop(net, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,
+            objective = self.objective
+
+            def eps_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+                return objective.eps(net, x_t, t, self.schedule)
+
+            x = sample_loop(eps_fn, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,
                             known_mask=mask, known_x0=values, resample=resample)
             rng = np.random.default_rng(block_seed(seed, first_block, stream=1))
             x_np = x.float().cpu().numpy()
@@ -265,6 +274,7 @@ class DiffusionSynthesizer:
             net = synth._build_network()
             state = {k.removeprefix("net."): v for k, v in tensors.items() if k.startswith("net.")}
             net.load_state_dict(state)
+            synth.objective = make_parameterization(synth.config.model.prediction, synth.encoder)
         except (KeyError, TypeError, RuntimeError, UserError) as exc:
             raise CheckpointError(f"{path}: inconsistent checkpoint ({str(exc).splitlines()[0][:120]})") from None
         synth.network = net.to(resolve_device(device) if device else torch.device("cpu")).eval()

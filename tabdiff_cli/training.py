@@ -1,7 +1,7 @@
 """The training loop: epsilon-prediction MSE on the encoded table, in memory, on one device.
 
-Loss (the seed; Ho et al. 2020, eq. 14 "L_simple"): t ~ U(0, 1] per row, eps ~ N(0, I),
-x_t = sqrt(alpha_bar(t))·x_0 + sqrt(1 − alpha_bar(t))·eps, loss = mean((net(x_t, t) − eps)²).
+The loss comes from diffusion/parameterization.py (the seed's eps-MSE, or eps-MSE plus per-column
+cross-entropy on one-hot blocks).
 
 Speed choices (measured in benchmarks/): the table is one tensor on the device and batches are index
 slices of a seeded permutation (no DataLoader); the loss reaches the host only when progress is shown;
@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from tabdiff_cli.config import TrainingConfig
-from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
+from tabdiff_cli.diffusion.parameterization import EpsilonPrediction
+from tabdiff_cli.diffusion.schedule import SigmoidSchedule
 from tabdiff_cli.errors import UserError
 
 ProgressFn = Callable[[int, int, float], None]  # (step, total_steps, loss)
@@ -39,15 +40,6 @@ class TrainResult:
     final_loss: float
     losses: list[float] = field(default_factory=list)
     stopped_by_time: bool = False
-
-
-def diffusion_loss(net: nn.Module, x0: torch.Tensor, schedule: SigmoidSchedule,
-                   generator: torch.Generator) -> torch.Tensor:
-    """L_simple on a batch x0: (n, d) float32; t drawn as 1 − U[0, 1) so t ∈ (0, 1] (the seed)."""
-    t = 1.0 - torch.rand(x0.shape[0], 1, generator=generator, device=x0.device)
-    eps = torch.randn(x0.shape, generator=generator, device=x0.device)
-    pred = net(q_sample(x0, t, schedule, eps), t)
-    return torch.mean((pred - eps) ** 2)
 
 
 def total_steps(n_rows: int, cfg: TrainingConfig) -> tuple[int, int]:
@@ -108,14 +100,17 @@ def train_denoiser(
     progress: ProgressFn | None = None,
     progress_every: int = 50,
     sampler_hook: Callable[[int], torch.Tensor] | None = None,
+    objective: EpsilonPrediction | None = None,
 ) -> tuple[TrainResult, nn.Module]:
     """Train `net` in place on x: (n_rows, n_features) float32 already on the training device.
 
     Returns (result, model to sample with: the EMA copy when cfg.ema_decay is set, else net).
     progress(step, total, loss) is called every `progress_every` steps and at the end.
     sampler_hook(epoch) may return the row order of an epoch (DDP's per-rank shard); default: a seeded
-    permutation. Errors: TrainingDiverged when the loss is not finite.
+    permutation. objective: the loss (default: the seed's eps MSE).
+    Errors: TrainingDiverged when the loss is not finite.
     """
+    objective = objective or EpsilonPrediction()
     n = x.shape[0]
     steps, batch = total_steps(n, cfg)
     device = x.device
@@ -150,7 +145,7 @@ def train_denoiser(
             xb = x[order[pos * batch:(pos + 1) * batch]]
         if draws > 1:
             xb = xb.repeat(draws, 1)
-        loss = diffusion_loss(net, xb, schedule, gen)
+        loss = objective.loss(net, xb, schedule, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
