@@ -40,7 +40,10 @@ DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error on stderr; return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # escape: a message quoting user text like "[min, max]" or a column "[x]" must print as is
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -57,6 +60,8 @@ def handle_errors(func):
             raise fail(f"permission denied: {exc.filename}") from None
         except IsADirectoryError as exc:
             raise fail(f"{exc.filename} is a folder") from None
+        except OSError as exc:  # disk full, read-only file system, …: the user's environment, not a bug
+            raise fail(f"{exc.filename or 'output'}: {exc.strerror or type(exc).__name__}") from None
         except KeyboardInterrupt:
             raise fail("interrupted; nothing was written", code=130) from None
 
@@ -102,6 +107,7 @@ def _preview(df, rows: int = 5) -> Table:
 @app.command()
 @handle_errors
 def fit(
+    command: typer.Context,
     data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet file, or a built-in dataset: iris, wine, "
                                         "breast_cancer, diabetes, digits (also sklearn:iris).")],
     model: ModelOpt = Path(DEFAULT_MODEL),
@@ -126,6 +132,8 @@ def fit(
     categorical_threshold: Annotated[int | None, typer.Option(
         help="Integer columns with at most this many distinct values are categorical (0: off).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")] = False,
+    nproc: Annotated[int, typer.Option(help="Train with N processes on this machine (PyTorch DDP via "
+                                       "torchrun; CUDA: one GPU each); same batch and result as 1.")] = 1,
 ) -> None:
     """Learn a table and save a checkpoint.
 
@@ -136,11 +144,13 @@ def fit(
       tabdiff fit adult.csv --max-time 5m --seed 0 --model adult.ckpt
 
       tabdiff fit loans.csv --categorical grade,term --drop customer_id
+
+      tabdiff fit big.parquet --nproc 4        # 4 processes (GPUs), same as torchrun --nproc_per_node 4
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from tabdiff_cli.config import builtin_config_path, load_config, with_overrides
-    from tabdiff_cli.io import DEFAULT_NA_VALUES, is_builtin, read_table
+    from tabdiff_cli.io import DEFAULT_NA_VALUES, check_writable, is_builtin, read_table
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     if config is None and is_builtin(data) and data.removeprefix("sklearn:") == "iris":
@@ -162,11 +172,26 @@ def fit(
     cfg.data.drop = cfg.data.drop + _split(drop)
     if model.suffix.lower() in (".csv", ".parquet", ".tsv"):
         raise UserError(f"--model {model} looks like a table, not a checkpoint path")
+    from tabdiff_cli.distributed import cleanup, init_from_env, launched_by_torchrun, torchrun_command
+
+    if nproc < 1:
+        raise UserError(f"--nproc must be at least 1, got {nproc}")
+    if nproc > 1 and not launched_by_torchrun():
+        import subprocess
+
+        cmd = torchrun_command(nproc, ["fit", *_relaunch_args(command, exclude=("nproc",))])
+        if not quiet:
+            console.print(f"training with {nproc} processes: {' '.join(cmd[1:])}", highlight=False)
+        raise typer.Exit(subprocess.run(cmd).returncode)
+    ddp = init_from_env(cfg.training.device)  # None unless started by torchrun with WORLD_SIZE > 1
+    main_rank = ddp is None or ddp.is_main
+    quiet = quiet or not main_rank  # only rank 0 shows progress and tables
     df = read_table(data, na_values=cfg.data.na_values if na_values else DEFAULT_NA_VALUES)
+    check_writable(model)  # before training, not after
     synth = DiffusionSynthesizer(cfg)
     t0 = time.perf_counter()
     if quiet:
-        synth.fit(df)
+        synth.fit(df, distributed=ddp)
     else:
         with Progress(TextColumn("[bold]fit[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
                       TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TextColumn("left"),
@@ -176,8 +201,10 @@ def fit(
             def progress(step: int, total: int, loss: float) -> None:
                 bar.update(task, completed=step, total=total, loss=f"{loss:.4f}")
 
-            synth.fit(df, progress=progress)
-    synth.save(model)
+            synth.fit(df, progress=progress, distributed=ddp)
+    if main_rank:
+        synth.save(model)
+    cleanup(ddp)
     seconds = time.perf_counter() - t0
     if not quiet:
         console.print(_schema_table(synth.schema))
@@ -201,6 +228,26 @@ def fit(
         console.print(summary)
         if m.get("stopped_by_time"):
             console.print("[yellow]note:[/] stopped at the --max-time budget")
+
+
+def _relaunch_args(ctx: typer.Context, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The command's arguments and options with their parsed values (to run it again under torchrun)."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name in exclude or value is None:
+            continue
+        if param.param_type_name == "argument":
+            args.append(str(value))
+        elif getattr(param, "is_flag", False):
+            if value:
+                args.append(param.opts[0])
+            elif param.secondary_opts:
+                args.append(param.secondary_opts[0])
+        else:
+            for v in (value if param.multiple else [value]):
+                args += [param.opts[0], str(v)]
+    return args
 
 
 def parse_duration(text: str) -> float:

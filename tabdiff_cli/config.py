@@ -30,6 +30,9 @@ class DataConfig:
         drawing a rare level with its training frequency, so memory stays bounded.
     columns: per-column kind overrides, {name: kind}; ids / drop: identifier columns to regenerate / leave out.
     na_values: cell texts read as missing.
+    fit_max_rows: the encoder's scalers (quantiles, means) are fitted on at most this many rows drawn at
+        random (seeded); category levels, missing indicators and one-hot frequencies still come from every
+        row. None = all rows.
     """
 
     numeric_transform: str = "quantile"
@@ -39,6 +42,7 @@ class DataConfig:
     ids: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
     na_values: list[str] = field(default_factory=lambda: ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"])
+    fit_max_rows: int | None = 1_000_000
 
 
 @dataclass
@@ -64,14 +68,14 @@ class ModelConfig:
     """
 
     prediction: str = "eps"
-    hidden_dim: int = 64
+    hidden_dim: int | str = 64
     time_dim: int = 64
-    n_blocks: int = 3
+    n_blocks: int | str = 3
 
 
 @dataclass
 class TrainingConfig:
-    """Optimisation settings.
+    """Optimisation settings ("auto" values are resolved per table by `resolve_auto`).
 
     epochs: passes over the table (the seed: 5000, full batch). steps, when set, overrides epochs with a
     count of optimizer steps. batch_size: rows per step; None = the whole table (the seed).
@@ -84,15 +88,15 @@ class TrainingConfig:
     """
 
     epochs: int = 5000
-    steps: int | None = None
-    batch_size: int | None = None
-    lr: float = 3e-4
+    steps: int | str | None = None
+    batch_size: int | str | None = None
+    lr: float | str = 3e-4
     weight_decay: float = 0.01
     lr_schedule: str = "constant"
     warmup_steps: int = 0
     min_lr_ratio: float = 0.0
     ema_decay: float | None = None
-    noise_draws: int = 1
+    noise_draws: int | str = 1
     max_time: float | None = None
     threads: int | None = None
     seed: int | None = None
@@ -143,6 +147,39 @@ class Config:
                 raise UserError(f"{source}: unknown key(s) {sorted(bad)} in '{f.name}'; known: {sorted(known)}")
             kwargs[f.name] = sub_cls(**values)
         return cls(**kwargs)
+
+
+AUTO = "auto"
+
+
+def resolve_auto(cfg: Config, n_rows: int) -> Config:
+    """Replace every "auto" setting by a concrete value for a table of n_rows rows (returns a copy).
+
+    The rules (measured on this project's benchmarks, 2-core CPU; see benchmarks/RESULTS.md):
+    - model.hidden_dim: 64 below 500 rows, 128 below 5,000, else 256; model.n_blocks: 3 below 5,000 rows
+      (the seed's), else 4;
+    - training.batch_size: the whole table up to 1,024 rows, else 1,024;
+    - training.noise_draws: ceil(600 / n_rows) up to 8, so a tiny table still sees ~600 noisy rows a step;
+    - training.steps: 500 up to 1,024 rows; else 100 epochs, at least 1,000 and at most 4,000 steps;
+    - training.lr: 3e-3 up to 1,024 rows, else 2e-3.
+    Steps rather than a time budget keep `fit --seed` reproducible; `--max-time` caps them.
+    """
+    out = Config.from_dict(cfg.to_dict())
+    m, t = out.model, out.training
+    small = n_rows <= 1024
+    if m.hidden_dim == AUTO:
+        m.hidden_dim = 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
+    if m.n_blocks == AUTO:
+        m.n_blocks = 3 if n_rows < 5000 else 4
+    if t.batch_size == AUTO:
+        t.batch_size = n_rows if small else 1024
+    if t.noise_draws == AUTO:
+        t.noise_draws = min(8, max(1, -(-600 // n_rows)))
+    if t.steps == AUTO:
+        t.steps = 500 if small else int(min(4000, max(1000, 100 * -(-n_rows // int(t.batch_size)))))
+    if t.lr == AUTO:
+        t.lr = 3e-3 if small else 2e-3
+    return out
 
 
 def builtin_config_path(name: str) -> Path:

@@ -122,9 +122,18 @@ class TableEncoder:
         return len(self.numeric_cols)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, df: pd.DataFrame) -> TableEncoder:
-        """Learn scalers, category levels and missing-indicator columns from df (n_rows, n_columns)."""
+    def fit(self, df: pd.DataFrame, max_rows: int | None = None) -> TableEncoder:
+        """Learn scalers, category levels and missing-indicator columns from df (n_rows, n_columns).
+
+        max_rows: with more rows than this, the numeric scaler (quantiles or mean/std) is fitted on a
+        seeded random subsample of max_rows rows and the one-hot standardization on the full columns'
+        frequencies; category levels and missing indicators always come from every row.
+        """
         n = len(df)
+        sub = None
+        if max_rows is not None and n > max(2, int(max_rows)):
+            sub = np.sort(np.random.default_rng(0).choice(n, size=max(2, int(max_rows)), replace=False))
+        freqs: list[np.ndarray] = []  # per one-hot block, level frequencies over every row
         for name in self.categorical_cols:
             counts = df[name].value_counts(dropna=False, sort=True)
             values = [None if pd.isna(v) else _json(v) for v in counts.index]
@@ -136,20 +145,31 @@ class TableEncoder:
                     "p": (tail.to_numpy(np.float64) / tail.sum()).tolist(),
                 }
                 values = values[:keep] + [RARE]
+                c = counts.to_numpy(np.float64)
+                freqs.append(np.append(c[:keep], c[keep:].sum()) / n)
+            else:
+                freqs.append(counts.to_numpy(np.float64) / n)
             self.levels[name] = values
-        self.missing_cols = [name for name in self.numeric_cols if df[name].isna().any()]
-        num = self._numeric_matrix(df)
+        missing_rates = {name: float(df[name].isna().mean()) for name in self.numeric_cols}
+        self.missing_cols = [name for name in self.numeric_cols if missing_rates[name] > 0]
+        freqs += [np.array([1.0 - missing_rates[name], missing_rates[name]]) for name in self.missing_cols]
+        num = self._numeric_matrix(df if sub is None else df.iloc[sub])
         if num.shape[1]:
             if self.numeric_transform == "standard":
                 self.numeric_scaler = StandardScaler().fit(num)
             else:
                 self.numeric_scaler = QuantileTransformer(
-                    output_distribution="normal", n_quantiles=max(2, min(1000, n)),
+                    output_distribution="normal", n_quantiles=max(2, min(1000, len(num))),
                     subsample=10**9, random_state=0).fit(num)
-        onehot = self._onehot_raw(df)
-        if self.categorical_encoding == "standardized" and onehot.shape[1]:
-            sc = StandardScaler().fit(onehot)
-            self.onehot_mean, self.onehot_scale = sc.mean_, sc.scale_
+        if self.categorical_encoding == "standardized" and freqs:
+            if sub is None:  # exactly the seed's StandardScaler over the 0/1 coordinates
+                sc = StandardScaler().fit(self._onehot_raw(df))
+                self.onehot_mean, self.onehot_scale = sc.mean_, sc.scale_
+            else:  # the same statistics from the frequencies, without an (n_rows, width) matrix
+                p = np.concatenate(freqs)
+                std = np.sqrt(np.maximum(p * (1.0 - p), 0.0))
+                tiny = 10 * np.finfo(np.float64).eps  # as StandardScaler: a constant coordinate keeps scale 1
+                self.onehot_mean, self.onehot_scale = p, np.where(std < tiny, 1.0, std)
         self.fitted = True
         return self
 

@@ -89,6 +89,53 @@ def _na_markers(raw: pd.DataFrame, na_values: Iterable[str]) -> dict[str, str]:
     return markers
 
 
+def _read_csv_arrow(text: str, sep: str, na: list[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(raw text frame, typed frame) read with pandas' multi-threaded pyarrow engine, exactly as the C
+    engine of read_table would read them; None when that cannot be guaranteed (the caller then uses the
+    C engine): no pyarrow, a field starting with a space (the C engine's skipinitialspace), a file the
+    pyarrow parser rejects (ragged rows, …), or a column pyarrow types differently from the C engine and
+    that cannot be mapped back (integers written '+1' or beyond int64, text 'nan' that is no NA marker,
+    hexadecimal). Dates, times and timestamps, which pyarrow parses, are given back as the C engine's text.
+    """
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    starts = [sep + " ", "\n "] + ([sep + "\t", "\n\t"] if sep != "\t" else [])
+    if text[:1] in (" ", "\t") or any(s in text for s in starts):
+        return None
+    from io import BytesIO
+
+    data = text.encode("utf-8")
+    try:
+        raw = pd.read_csv(BytesIO(data), sep=sep, dtype=str, keep_default_na=False, engine="pyarrow")
+        df = pd.read_csv(BytesIO(data), sep=sep, na_values=na, keep_default_na=False, engine="pyarrow")
+    except Exception:  # pyarrow's parse errors have several types; the C engine reports them
+        return None
+    if list(raw.columns) != list(df.columns) or raw.shape != df.shape:
+        return None
+    for i in range(df.shape[1]):
+        col, cells = df.iloc[:, i], raw.iloc[:, i]
+        marked = cells.isin(na).to_numpy()
+        if col.dtype.kind == "i":
+            if not cells.str.fullmatch(r"-?[0-9]+").all():  # pyarrow reads 0x10 as 16
+                return None
+        elif col.dtype.kind == "f":
+            values = col.to_numpy()
+            if (np.isnan(values) & ~marked).any():  # 'nan' text that is not an NA marker
+                return None
+            if not marked.any() and np.isfinite(values).all() and (values == np.round(values)).all() \
+                    and not cells.str.contains(r"[.eEnN]").any():
+                return None  # whole numbers the C engine keeps as integers (+1, > int64)
+        elif col.dtype.kind == "b" or pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
+            continue
+        elif col.dtype.kind == "O" and col.dropna().map(type).isin([bool, np.bool_]).all():
+            continue  # booleans with missing cells, as the C engine
+        else:  # dates, times, timestamps: the C engine keeps the text
+            df[df.columns[i]] = cells.where(~marked)
+    return raw, df
+
+
 def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet file or a built-in dataset into a DataFrame.
 
@@ -129,14 +176,18 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
             raise UserError(f"{path}: duplicate column name(s): {', '.join(dupes)}")
         from io import StringIO
 
-        try:
-            raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                              skipinitialspace=True)
-        except pd.errors.ParserError as exc:
-            raise UserError(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+        fast = _read_csv_arrow(text, sep, na)
+        if fast is not None:
+            raw, df = fast
+        else:
+            try:
+                raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                  skipinitialspace=True)
+            except pd.errors.ParserError as exc:
+                raise UserError(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+            df = pd.read_csv(StringIO(text), sep=sep, na_values=na, keep_default_na=False,
+                             skipinitialspace=True)
         markers = _na_markers(raw, na)
-        df = pd.read_csv(StringIO(text), sep=sep, na_values=na, keep_default_na=False,
-                         skipinitialspace=True)
         # pandas reads "TRUE"/"FALSE" as bool only without missing cells; keep them as text otherwise.
     if df.shape[1] == 0:
         raise UserError(f"{path}: no columns")
@@ -151,8 +202,29 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    """Create the folder if needed and a temporary file beside `path`.
+    Errors: UserError when `path` is a folder or the folder cannot be created or written to."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"cannot write {path}: {parent} is a file, not a folder")
+            break
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot write to folder {path.parent} ({reason})") from None
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail early (before minutes of work) when `path` cannot be written: creates the folder if needed,
+    then creates and removes a temporary file beside `path`. Errors: UserError as for atomic_write."""
+    fd, tmp = _atomic_target(Path(path))
+    os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
 
 
 def atomic_write(path: str | Path, write) -> Path:

@@ -12,7 +12,7 @@ import math
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ import torch
 
 from tabdiff_cli import __version__
 from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
-from tabdiff_cli.config import Config
+from tabdiff_cli.config import Config, resolve_auto
 from tabdiff_cli.diffusion.network import Denoiser
 from tabdiff_cli.diffusion.parameterization import make_parameterization
 from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, sample_loop
@@ -29,6 +29,9 @@ from tabdiff_cli.encoder import TableEncoder
 from tabdiff_cli.errors import CheckpointError, UserError
 from tabdiff_cli.schema import Schema, infer_schema
 from tabdiff_cli.training import ProgressFn, TrainResult, configure_threads, total_steps, train_denoiser
+
+if TYPE_CHECKING:
+    from tabdiff_cli.distributed import DistributedContext
 
 MIN_ROWS = 2
 
@@ -72,29 +75,43 @@ class DiffusionSynthesizer:
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, seed: int | None = None, progress: ProgressFn | None = None,
-            schema: Schema | None = None) -> DiffusionSynthesizer:
+            schema: Schema | None = None,
+            distributed: DistributedContext | None = None) -> DiffusionSynthesizer:
         """Learn `data` (n_rows, n_columns). seed fixes weights init, batches and noise (None: random,
-        recorded in meta['seed']). Errors: UserError for fewer than 2 rows or no usable column;
+        recorded in meta['seed']). distributed: this process's part of a DDP job (distributed.py; every
+        rank passes the same table): rank 0's seed and encoder are used by all, the weights end identical
+        on every rank and equal, up to float summation order, to a single-process fit.
+        Errors: UserError for fewer than 2 rows or no usable column;
         training.TrainingDiverged when the loss is not finite."""
         if len(data) < MIN_ROWS:
             raise UserError(f"the table has {len(data)} row(s); tabdiff needs at least {MIN_ROWS}")
-        cfg = self.config
+        self.config = cfg = resolve_auto(self.config, len(data))
         seed = cfg.training.seed if seed is None else seed
         seed = new_seed() if seed is None else int(seed)
-        self.schema = schema or infer_schema(
-            data, overrides=cfg.data.columns, ids=cfg.data.ids, drop=cfg.data.drop,
-            categorical_threshold=cfg.data.categorical_threshold)
+
+        def fit_encoder() -> TableEncoder:
+            table_schema = schema or infer_schema(
+                data, overrides=cfg.data.columns, ids=cfg.data.ids, drop=cfg.data.drop,
+                categorical_threshold=cfg.data.categorical_threshold)
+            return TableEncoder(table_schema, cfg.data.numeric_transform, self._categorical_encoding(),
+                                cfg.data.max_categories).fit(data, max_rows=cfg.data.fit_max_rows)
+
+        if distributed is None:
+            self.encoder = fit_encoder()
+            device = resolve_device(cfg.training.device)
+        else:  # rank 0 fits, every rank rebuilds the same encoder from its state; rank 0's seed
+            seed = int(distributed.broadcast_object(seed))
+            self.encoder = distributed.share_encoder(fit_encoder)
+            device = distributed.device
+        self.schema = self.encoder.schema
         self.na_markers = {k: v for k, v in data.attrs.get("na_markers", {}).items() if k in self.schema.names}
-        self.encoder = TableEncoder(self.schema, cfg.data.numeric_transform, self._categorical_encoding(),
-                                    cfg.data.max_categories).fit(data)
-        device = resolve_device(cfg.training.device)
         x = torch.as_tensor(self.encoder.transform(data), device=device)
         configure_threads(cfg.training.threads, total_steps(len(x), cfg.training)[1], cfg.model.hidden_dim, device)
         torch.manual_seed(seed)
         net = self._build_network().to(device)
         self.objective = make_parameterization(cfg.model.prediction, self.encoder)
         result, model = train_denoiser(net, x, self.schedule, cfg.training, seed=seed, progress=progress,
-                                       objective=self.objective)
+                                       objective=self.objective, distributed=distributed)
         self.network = model
         self.train_result = result
         self.meta = {
@@ -107,6 +124,7 @@ class DiffusionSynthesizer:
             "final_loss": result.final_loss,
             "fit_seconds": round(result.seconds, 3),
             "device": str(device),
+            "processes": distributed.world_size if distributed is not None else 1,
             "seed": seed,
             "stopped_by_time": result.stopped_by_time,
             "loss_history": result.losses[-200:],

@@ -14,14 +14,18 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from tabdiff_cli.config import TrainingConfig
-from tabdiff_cli.diffusion.parameterization import EpsilonPrediction
+from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, draw_noise
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule
 from tabdiff_cli.errors import UserError
+
+if TYPE_CHECKING:
+    from tabdiff_cli.distributed import DistributedContext
 
 ProgressFn = Callable[[int, int, float], None]  # (step, total_steps, loss)
 
@@ -99,15 +103,18 @@ def train_denoiser(
     seed: int,
     progress: ProgressFn | None = None,
     progress_every: int = 50,
-    sampler_hook: Callable[[int], torch.Tensor] | None = None,
     objective: EpsilonPrediction | None = None,
+    distributed: DistributedContext | None = None,
 ) -> tuple[TrainResult, nn.Module]:
     """Train `net` in place on x: (n_rows, n_features) float32 already on the training device.
 
     Returns (result, model to sample with: the EMA copy when cfg.ema_decay is set, else net).
     progress(step, total, loss) is called every `progress_every` steps and at the end.
-    sampler_hook(epoch) may return the row order of an epoch (DDP's per-rank shard); default: a seeded
-    permutation. objective: the loss (default: the seed's eps MSE).
+    objective: the loss (default: the seed's eps MSE; a mean over the batch rows).
+    distributed: one process of a DDP job (distributed.py): net is wrapped in DistributedDataParallel,
+    every rank draws the same global batch, order and noise from the same seeded generator and trains on
+    its slice (`batch_slice`, loss weighted so the DDP mean is the global-batch mean), the logged loss is
+    the global one and rank 0's time budget stops every rank, so N processes follow the single-process run.
     Errors: TrainingDiverged when the loss is not finite.
     """
     objective = objective or EpsilonPrediction()
@@ -127,6 +134,7 @@ def train_denoiser(
     losses: list[float] = []
     start = time.perf_counter()
     net.train()
+    train_net = distributed.wrap(net) if distributed is not None else net
     order = None
     step = 0
     stopped_by_time = False
@@ -136,16 +144,18 @@ def train_denoiser(
     while step < steps:
         pos = step % per_epoch
         if pos == 0:
-            epoch = step // per_epoch
-            order = sampler_hook(epoch) if sampler_hook else (
-                None if batch == n else torch.randperm(n, generator=gen, device=device))
-        if order is None:
-            xb = x
-        else:
-            xb = x[order[pos * batch:(pos + 1) * batch]]
+            order = None if batch == n else torch.randperm(n, generator=gen, device=device)
+        xb = x if order is None else x[order[pos * batch:(pos + 1) * batch]]
         if draws > 1:
             xb = xb.repeat(draws, 1)
-        loss = objective.loss(net, xb, schedule, gen)
+        t, eps = draw_noise(xb.shape[0], xb.shape[1], gen, device)
+        weight = 1.0
+        if distributed is not None:
+            keep, weight = distributed.batch_slice(torch.arange(xb.shape[0], device=device))
+            xb, t, eps = xb[keep], t[keep], eps[keep]
+        loss = objective.loss(train_net, xb, t, eps, schedule)
+        if weight != 1.0:
+            loss = loss * weight
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -156,6 +166,9 @@ def train_denoiser(
         count += 1
         step += 1
         if step % progress_every == 0 or step == steps:
+            over_time = bool(cfg.max_time) and time.perf_counter() - start > cfg.max_time
+            if distributed is not None:
+                running, over_time = distributed.reduce_log(running, over_time)
             last_loss = float(running) / count
             running.zero_()
             count = 0
@@ -165,7 +178,7 @@ def train_denoiser(
             losses.append(last_loss)
             if progress is not None:
                 progress(step, steps, last_loss)
-            if cfg.max_time and time.perf_counter() - start > cfg.max_time:
+            if over_time:
                 stopped_by_time = True
                 break
     if count:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, make_parameterization
+from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, draw_noise, make_parameterization
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
 from tabdiff_cli.encoder import TableEncoder
 from tabdiff_cli.schema import infer_schema
@@ -54,15 +54,16 @@ def test_mixed_loss_is_small_for_the_oracle_and_large_for_wrong_logits(encoder):
     # blocks: c (3 levels), f (2 levels), y's missing indicator (2)
     assert obj.n_terms == 2 + 3
     g = torch.Generator().manual_seed(1)
+    t, eps = draw_noise(len(x0), x0.shape[1], g, x0.device)
 
     class Wrong(torch.nn.Module):
         def forward(self, x, t):
             return -x0 * 20.0
 
-    loss_wrong = obj.loss(Wrong(), x0, s, g)
+    loss_wrong = obj.loss(Wrong(), x0, t, eps, s)
     assert float(loss_wrong) > 10.0
     eps_only = EpsilonPrediction()
-    assert float(eps_only.loss(Wrong(), x0, s, g)) > 1.0
+    assert float(eps_only.loss(Wrong(), x0, t, eps, s)) > 1.0
 
 
 def test_unknown_prediction_is_user_error(encoder):

@@ -28,16 +28,22 @@ from torch import nn
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
 
 
+def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training noise for n rows: t: (n, 1) = 1 − U[0, 1) ∈ (0, 1] (the seed) and eps: (n, d) ~ N(0, I)."""
+    t = 1.0 - torch.rand(n, 1, generator=generator, device=device)
+    eps = torch.randn(n, d, generator=generator, device=device)
+    return t, eps
+
+
 class EpsilonPrediction:
     """eps prediction on every coordinate (the seed)."""
 
     name = "eps"
 
-    def loss(self, net: nn.Module, x0: torch.Tensor, schedule: SigmoidSchedule,
-             generator: torch.Generator) -> torch.Tensor:
-        """L_simple on a batch x0: (n, d) float32; t = 1 − U[0, 1) ∈ (0, 1] per row (the seed)."""
-        t = 1.0 - torch.rand(x0.shape[0], 1, generator=generator, device=x0.device)
-        eps = torch.randn(x0.shape, generator=generator, device=x0.device)
+    def loss(self, net: nn.Module, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
+             schedule: SigmoidSchedule) -> torch.Tensor:
+        """L_simple on a batch x0: (n, d) float32 at times t: (n, 1) with noise eps: (n, d) (the seed draws
+        t = 1 − U[0, 1) ∈ (0, 1] per row; see `draw_noise`)."""
         pred = net(q_sample(x0, t, schedule, eps), t)
         return torch.mean((pred - eps) ** 2)
 
@@ -76,10 +82,8 @@ class MixedPrediction(EpsilonPrediction):
             self.groups = [(w, idx.to(device)) for w, idx in self.groups]
             self.scale, self.offset = self.scale.to(device), self.offset.to(device)
 
-    def loss(self, net, x0, schedule, generator):
+    def loss(self, net, x0, t, eps, schedule):
         self._on(x0.device)
-        t = 1.0 - torch.rand(x0.shape[0], 1, generator=generator, device=x0.device)
-        eps = torch.randn(x0.shape, generator=generator, device=x0.device)
         out = net(q_sample(x0, t, schedule, eps), t)
         total = out.new_zeros(())
         if self.numeric.numel():

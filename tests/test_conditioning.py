@@ -1,0 +1,104 @@
+"""Conditional sampling, imputation and inverse queries (inpainting), on a quickly trained Iris model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabdiff_cli.conditioning import parse_conditions
+from tabdiff_cli.errors import UserError
+
+
+def test_equality_conditions_hold_exactly(iris_synth):
+    rows = iris_synth.sample(300, seed=1, conditions=["target=virginica", "petal length (cm)=5.1"])
+    assert len(rows) == 300
+    assert (rows["target"] == "virginica").all()
+    assert (rows["petal length (cm)"] == 5.1).all()
+    assert rows.columns.tolist() == iris_synth.schema.names
+
+
+def test_sets_and_intervals_hold_on_every_row(iris_synth):
+    rows = iris_synth.sample(400, seed=2, conditions=["target in {setosa,versicolor}", "5<=sepal length (cm)<6",
+                                                      "petal width (cm)>=0.3"])
+    assert rows["target"].isin(["setosa", "versicolor"]).all()
+    assert rows["sepal length (cm)"].between(5, 6, inclusive="left").all()
+    assert (rows["petal width (cm)"] >= 0.3).all()
+    assert rows["target"].nunique() == 2
+
+
+def test_conditioning_is_reproducible(iris_synth):
+    a = iris_synth.sample(100, seed=5, conditions={"target": "setosa"})
+    b = iris_synth.sample(100, seed=5, conditions={"target": "setosa"})
+    c = iris_synth.sample(100, seed=6, conditions={"target": "setosa"})
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_conditioning_moves_the_distribution(iris_synth, iris_df):
+    setosa = iris_synth.sample(400, seed=3, conditions=["target=setosa"], resample=2)
+    virginica = iris_synth.sample(400, seed=3, conditions=["target=virginica"], resample=2)
+    col = "petal length (cm)"
+    assert setosa[col].mean() < 2.5 < 4.5 < virginica[col].mean()
+
+
+@pytest.mark.parametrize("text,match", [
+    ("target=daisy", "'target'.*'daisy'.*known values: setosa, versicolor, virginica"),
+    ("target=Setosa", "did you mean 'setosa'"),
+    ("colour=red", "unknown column 'colour'"),
+    ("petal length (cm)=42", "outside the training range"),
+    ("target>=3", "needs a numeric column"),
+    ("petal length (cm) in {1,2}", "a set needs a categorical column"),
+    ("petal length (cm)>=100", "leaves no value in the training range"),
+    ("nonsense", "not of the form"),
+])
+def test_bad_conditions_are_clear_errors(iris_synth, text, match):
+    with pytest.raises(UserError, match=match):
+        parse_conditions([text], iris_synth.encoder)
+
+
+def test_extrapolation_can_be_allowed(iris_synth):
+    conds = parse_conditions(["petal length (cm)=7.5"], iris_synth.encoder, allow_extrapolation=True)
+    assert conds[0].value == 7.5
+
+
+def test_rare_level_seen_once_still_conditions():
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+    from tests.conftest import quick_config
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"city": ["A"] * 60 + ["B"] * 59 + ["Z"], "v": rng.normal(size=120).round(2)})
+    synth = DiffusionSynthesizer(quick_config(steps=60)).fit(df, seed=0)
+    rows = synth.sample(50, seed=0, conditions=["city=Z"])
+    assert len(rows) == 50 and (rows["city"] == "Z").all()
+
+
+def test_impute_fills_every_hole_and_keeps_observed_cells(iris_synth, iris_df):
+    rng = np.random.default_rng(0)
+    holes = iris_df.copy()
+    mask = rng.random(holes.shape) < 0.2
+    holes = holes.mask(mask)
+    filled = iris_synth.impute(holes, seed=0)
+    assert filled.shape == iris_df.shape and not filled.isna().any().any()
+    observed = ~mask
+    for j, col in enumerate(iris_df.columns):
+        assert (filled[col][observed[:, j]] == iris_df[col][observed[:, j]]).all()
+    many = iris_synth.impute(holes, draws=3, seed=0)
+    assert len(many) == 3 * len(iris_df) and sorted(many["draw"].unique()) == [0, 1, 2]
+    again = iris_synth.impute(holes, draws=3, seed=0)
+    pd.testing.assert_frame_equal(many, again)
+
+
+def test_impute_rejects_wrong_columns(iris_synth, iris_df):
+    with pytest.raises(UserError, match="missing petal width"):
+        iris_synth.impute(iris_df.drop(columns=["petal width (cm)"]))
+
+
+def test_infer_summarises_numeric_and_categorical(iris_synth):
+    post = iris_synth.infer(["target=setosa"], ["petal length (cm)", "sepal width (cm)"], num_samples=300, seed=0)
+    pl = post["petal length (cm)"]
+    assert pl["quantiles"]["0.05"] <= pl["mean"] <= pl["quantiles"]["0.95"]
+    assert pl["mean"] < 2.5
+    cls = iris_synth.infer(["petal length (cm)=6.0"], "target", num_samples=300, seed=0)["target"]
+    assert abs(sum(cls["probabilities"].values()) - 1) < 1e-9
+    assert max(cls["probabilities"], key=cls["probabilities"].get) == "virginica"
