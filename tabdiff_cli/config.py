@@ -28,6 +28,8 @@ class DataConfig:
         codes (0/1, 1..k) is modelled as categorical; 0 turns the rule off.
     max_categories: levels beyond the most frequent `max_categories` share one "rare" slot, decoded by
         drawing a rare level with its training frequency, so memory stays bounded.
+    discrete_integers: integer columns with at most this many distinct values are one-hot encoded
+        (learned like categories, written back as integers); 0 = off (the seed).
     columns: per-column kind overrides, {name: kind}; ids / drop: identifier columns to regenerate / leave out.
     na_values: cell texts read as missing.
     fit_max_rows: the encoder's scalers (quantiles, means) are fitted on at most this many rows drawn at
@@ -38,6 +40,7 @@ class DataConfig:
     numeric_transform: str = "quantile"
     categorical_threshold: int = 0
     max_categories: int = 500
+    discrete_integers: int = 0
     columns: dict[str, str] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)

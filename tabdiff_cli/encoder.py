@@ -71,10 +71,13 @@ class TableEncoder:
     categorical_encoding: 'standardized' (the seed: StandardScaler on 0/1 one-hot) | 'pm1' (±1 one-hot).
     max_categories: levels past the most frequent ones share a rare slot, decoded by drawing a rare
     level with its training frequency, so a column with 10^5 levels costs at most this many coordinates.
+    discrete_integers: an integer column with at most this many distinct values is one-hot encoded like
+    a categorical (its values decoded back as integers): spikes and ties such as Adult's hours_per_week
+    (47 % at 40) are then learned exactly instead of through a continuous coordinate. 0 = off (the seed).
     """
 
     def __init__(self, schema: Schema, numeric_transform: str = "quantile",
-                 categorical_encoding: str = "pm1", max_categories: int = 500):
+                 categorical_encoding: str = "pm1", max_categories: int = 500, discrete_integers: int = 0):
         if numeric_transform not in ("quantile", "standard"):
             raise UserError(f"unknown numeric_transform '{numeric_transform}'; use quantile or standard")
         if categorical_encoding not in ("pm1", "standardized"):
@@ -83,6 +86,7 @@ class TableEncoder:
         self.numeric_transform = numeric_transform
         self.categorical_encoding = categorical_encoding
         self.max_categories = max(2, int(max_categories))
+        self.discrete_integers = int(discrete_integers or 0)
         self.numeric_cols: list[str] = [c.name for c in schema.of_kind(*NUMERIC_KINDS)]
         self.categorical_cols: list[str] = [c.name for c in schema.of_kind(*CATEGORICAL_KINDS)]
         self.missing_cols: list[str] = []
@@ -130,6 +134,12 @@ class TableEncoder:
         frequencies; category levels and missing indicators always come from every row.
         """
         n = len(df)
+        if self.discrete_integers:
+            discrete = {c.name for c in self.schema.of_kind("integer")
+                        if df[c.name].nunique(dropna=True) <= self.discrete_integers}
+            self.numeric_cols = [c for c in self.numeric_cols if c not in discrete]
+            self.categorical_cols = [c.name for c in self.schema.columns
+                                     if c.kind in CATEGORICAL_KINDS or c.name in discrete]
         sub = None
         if max_rows is not None and n > max(2, int(max_rows)):
             sub = np.sort(np.random.default_rng(0).choice(n, size=max(2, int(max_rows)), replace=False))
@@ -312,7 +322,9 @@ class TableEncoder:
                 else:
                     values[sel] = level
             series = pd.Series(values, dtype=object)
-            out[name] = _restore_dtype(series.where(series.notna(), None), self.schema[name].dtype)
+            spec = self.schema[name]
+            dtype = spec.dtype if spec.kind != "integer" or spec.dtype.startswith(("int", "Int")) else "int64"
+            out[name] = _restore_dtype(series.where(series.notna(), None), dtype)
         for spec in self.schema.columns:
             if spec.kind in ("constant", "empty", "id"):
                 out[spec.name] = self._fixed_column(spec, n, row_offset)
@@ -367,6 +379,9 @@ class TableEncoder:
             "categorical_encoding": self.categorical_encoding,
             "max_categories": self.max_categories,
             "schema": self.schema.to_dict(),
+            "discrete_integers": self.discrete_integers,
+            "numeric_cols": self.numeric_cols,
+            "categorical_cols": self.categorical_cols,
             "missing_cols": self.missing_cols,
             "levels": self.levels,
             "rare": self.rare,
@@ -380,6 +395,9 @@ class TableEncoder:
         """Rebuild a fitted encoder from state_dict() without refitting (no pickle involved)."""
         enc = cls(Schema.from_dict(state["schema"]), state["numeric_transform"],
                   state["categorical_encoding"], state["max_categories"])
+        enc.discrete_integers = int(state.get("discrete_integers", 0))
+        enc.numeric_cols = list(state.get("numeric_cols", enc.numeric_cols))
+        enc.categorical_cols = list(state.get("categorical_cols", enc.categorical_cols))
         enc.missing_cols = list(state["missing_cols"])
         enc.levels = {k: list(v) for k, v in state["levels"].items()}
         enc.rare = state["rare"]

@@ -94,7 +94,8 @@ class DiffusionSynthesizer:
                 data, overrides=cfg.data.columns, ids=cfg.data.ids, drop=cfg.data.drop,
                 categorical_threshold=cfg.data.categorical_threshold)
             return TableEncoder(table_schema, cfg.data.numeric_transform, self._categorical_encoding(),
-                                cfg.data.max_categories).fit(data, max_rows=cfg.data.fit_max_rows)
+                                cfg.data.max_categories, cfg.data.discrete_integers
+                                ).fit(data, max_rows=cfg.data.fit_max_rows)
 
         if distributed is None:
             self.encoder = fit_encoder()

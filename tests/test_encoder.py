@@ -134,3 +134,19 @@ def test_property_random_frames_roundtrip(df, transform):
     assert back["f"].isna().tolist() == df["f"].isna().tolist()
     f_ok = df["f"].notna()
     np.testing.assert_allclose(back.loc[f_ok, "f"], df.loc[f_ok, "f"], rtol=1e-6, atol=1e-9)
+
+
+def test_discrete_integers_are_one_hot_and_decode_exactly():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"hours": rng.choice([20, 40, 40, 40, 50, 60], 300),
+                       "wide": rng.integers(0, 10**6, 300), "c": rng.choice(["a", "b"], 300)})
+    df.loc[:9, "hours"] = np.nan
+    df["hours"] = df["hours"].astype("Int64")
+    enc = TableEncoder(infer_schema(df), discrete_integers=16).fit(df)
+    kinds = {b.column: b.kind for b in enc.blocks}
+    assert kinds["hours"] == "categorical" and kinds["wide"] == "numeric"
+    back = enc.inverse_transform(enc.transform(df))
+    pd.testing.assert_frame_equal(back, df)
+    again = TableEncoder.from_state(json.loads(json.dumps(enc.state_dict())))
+    assert again.categorical_cols == enc.categorical_cols
+    assert np.array_equal(again.transform(df), enc.transform(df))

@@ -1,0 +1,203 @@
+"""Speed benchmark (`make bench-speed`): tabdiff's fast default against the seed's own recipe, in one run.
+
+Measured side by side on this machine, each in a fresh subprocess (so peak memory is its own):
+- seed script  : benchmarks/seed_baseline.py, the blog's code (DataLoader, 5000 full-batch epochs,
+                 1000 ancestral steps);
+- tabdiff seed : tabdiff with configs/iris.yaml (the same recipe through tabdiff);
+- tabdiff fast : tabdiff's default config (auto-sized; ancestral sampling, 100 steps).
+For each: fit seconds, sample seconds for 150 and for 100,000 rows, peak RSS (MiB), and quality of the
+150-row sample against Iris (shape error %, trend error %, C2ST LR/GBT), mean ± std over seeds. Ratios are
+taken against the seed script of the same run (machines here are shared and noisy).
+Also the sampler sweep (quality of ancestral / DDIM / DPM-Solver++ at several step counts on the fast
+model, against 1000-step ancestral) and Adult: 1,000,000 rows streamed to Parquet (rows/s, peak RSS).
+
+All runs use one torch thread: at this size a second thread only adds contention (training.configure_threads).
+Results are written to benchmarks/RESULTS_speed.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TABDIFF_SHARED", ROOT.parent / "shared"))
+OUT = ROOT / "benchmarks" / "RESULTS_speed.md"
+
+
+def _child(code: str, timeout: float = 3600) -> dict:
+    """Run `code` in a fresh interpreter; it prints one JSON line last. Adds peak RSS (MiB)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out["peak_mib"] = max(peak, before) / 1024
+    return out
+
+
+_QUALITY = """
+def quality(gen):
+    from tabdiff_cli.evaluate import evaluate_tables
+    r = evaluate_tables(real, gen, discrete_columns=["target"], seed=0)
+    return dict(shape=r["shape"]["shape_error_pct"], trend=r["trend"]["trend_error_pct"],
+                c2st_lr=r["c2st"]["logistic_regression"], c2st_gbt=r["c2st"]["gradient_boosting"])
+"""
+
+SEED_SCRIPT = """
+import json, time, torch, sys
+torch.set_num_threads(1)
+sys.path.insert(0, "benchmarks")
+from seed_baseline import SeedModel, load_iris_frame
+real = load_iris_frame()
+""" + _QUALITY + """
+t = time.perf_counter(); m = SeedModel(seed={seed}).fit(real); fit = time.perf_counter() - t
+t = time.perf_counter(); g = m.sample(150); s150 = time.perf_counter() - t
+s100k = None
+if {big}:
+    t = time.perf_counter(); m.sample(100000); s100k = time.perf_counter() - t
+print(json.dumps(dict(fit=fit, sample150=s150, sample100k=s100k, **quality(g))))
+"""
+
+TABDIFF_SCRIPT = """
+import json, time
+from tabdiff_cli.config import load_config, builtin_config_path
+from tabdiff_cli.io import load_builtin
+from tabdiff_cli.synthesizer import DiffusionSynthesizer
+real = load_builtin("iris")
+""" + _QUALITY + """
+cfg = load_config({config!r})
+t = time.perf_counter(); m = DiffusionSynthesizer(cfg).fit(real, seed={seed}); fit = time.perf_counter() - t
+t = time.perf_counter(); g = m.sample(150, seed={seed}); s150 = time.perf_counter() - t
+s100k = None
+if {big}:
+    t = time.perf_counter(); m.sample(100000, seed={seed}); s100k = time.perf_counter() - t
+print(json.dumps(dict(fit=fit, sample150=s150, sample100k=s100k, **quality(g))))
+"""
+
+SAMPLER_SCRIPT = """
+import json
+from tabdiff_cli.config import load_config
+from tabdiff_cli.io import load_builtin
+from tabdiff_cli.synthesizer import DiffusionSynthesizer
+real = load_builtin("iris")
+""" + _QUALITY + """
+m = DiffusionSynthesizer(load_config(None)).fit(real, seed={seed})
+res = {{}}
+for sampler, steps in {grid!r}:
+    g = m.sample(600, seed={seed}, sampler=sampler, steps=steps)
+    res[f"{{sampler}}:{{steps}}"] = quality(g)
+print(json.dumps(res))
+"""
+
+ADULT_SCRIPT = """
+import json, time
+from tabdiff_cli.config import load_config
+from tabdiff_cli.io import read_table, StreamingTableWriter
+from tabdiff_cli.synthesizer import DiffusionSynthesizer
+cfg = load_config(None)
+cfg.training.steps = {steps}
+df = read_table({path!r})
+m = DiffusionSynthesizer(cfg).fit(df, seed=0)
+t = time.perf_counter()
+with StreamingTableWriter({out!r}, m.na_markers) as w:
+    for part in m.iter_sample({n}, seed=0, sampler={sampler!r}, steps={sample_steps}, batch_size=16384):
+        w.write(part)
+secs = time.perf_counter() - t
+print(json.dumps(dict(rows=w.rows, seconds=secs, rows_per_s=w.rows / secs)))
+"""
+
+
+def mean_std(values: list[float | None]) -> str:
+    v = [x for x in values if x is not None]
+    if not v:
+        return "—"
+    return f"{np.mean(v):.3g} ± {np.std(v):.2g}" if len(v) > 1 else f"{v[0]:.3g}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--quick", action="store_true", help="one seed, no 100k / 1M rows (smoke test)")
+    ap.add_argument("--no-adult", action="store_true")
+    args = ap.parse_args()
+    seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
+    big = not args.quick
+    systems = {
+        "seed script": lambda s: SEED_SCRIPT.format(seed=s, big=big),
+        "tabdiff seed config": lambda s: TABDIFF_SCRIPT.format(
+            seed=s, big=big, config=str(ROOT / "tabdiff_cli" / "configs" / "iris.yaml")),
+        "tabdiff fast default": lambda s: TABDIFF_SCRIPT.format(seed=s, big=big, config=None),
+    }
+    runs: dict[str, list[dict]] = {k: [] for k in systems}
+    for s in seeds:
+        for name, make in systems.items():
+            t = time.time()
+            runs[name].append(_child(make(s)))
+            print(f"{name} seed {s}: {runs[name][-1]} ({time.time() - t:.0f}s)", flush=True)
+    base = {k: np.mean([r[k] for r in runs["seed script"] if r[k] is not None] or [np.nan])
+            for k in ("fit", "sample150", "sample100k")}
+    lines = [
+        "# Speed: tabdiff vs the seed's recipe (Iris)", "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; one torch thread per run; seeds {seeds}; "
+        f"{time.strftime('%Y-%m-%d %H:%M')}. Command: `python benchmarks/bench_speed.py {' '.join(sys.argv[1:])}`.",
+        "",
+        "| system | fit s | sample 150 s | fit+sample150 speed-up | sample 100k s | 100k speed-up | peak MiB "
+        "| shape err % | trend err % | C2ST LR | C2ST GBT |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rs in runs.items():
+        fit_sample = np.mean([r["fit"] + r["sample150"] for r in rs])
+        s100 = [r["sample100k"] for r in rs]
+        speed_fs = (base["fit"] + base["sample150"]) / fit_sample
+        speed_100 = base["sample100k"] / np.mean(s100) if big else float("nan")
+        lines.append(
+            f"| {name} | {mean_std([r['fit'] for r in rs])} | {mean_std([r['sample150'] for r in rs])} | "
+            f"{speed_fs:.1f}× | {mean_std(s100)} | {speed_100:.1f}× | {mean_std([r['peak_mib'] for r in rs])} | "
+            f"{mean_std([r['shape'] for r in rs])} | {mean_std([r['trend'] for r in rs])} | "
+            f"{mean_std([r['c2st_lr'] for r in rs])} | {mean_std([r['c2st_gbt'] for r in rs])} |")
+    grid = [("ancestral", 1000), ("ancestral", 200), ("ancestral", 100), ("ancestral", 50), ("ancestral", 25),
+            ("ddim", 50), ("ddim", 25), ("dpmpp2m", 25), ("dpmpp2m", 15)]
+    if args.quick:
+        grid = [("ancestral", 100), ("ddim", 25)]
+    sweeps = [_child(SAMPLER_SCRIPT.format(seed=s, grid=grid)) for s in seeds]
+    lines += ["", "## Samplers on the fast default model (Iris, 600 rows per sample)", "",
+              "| sampler:steps | shape err % | trend err % | C2ST LR | C2ST GBT |", "|---|---|---|---|---|"]
+    for key in sweeps[0]:
+        if key == "peak_mib":
+            continue
+        lines.append(f"| {key} | " + " | ".join(mean_std([sw[key][m] for sw in sweeps])
+                                               for m in ("shape", "trend", "c2st_lr", "c2st_gbt")) + " |")
+    if big and not args.no_adult:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = str(Path(tmp) / "adult_1m.parquet")
+            r = _child(ADULT_SCRIPT.format(steps=400, path=str(SHARED / "data" / "adult.csv"), out=out, n=1_000_000,
+                                           sampler="ancestral", sample_steps=20))
+        lines += ["", "## Adult: 1,000,000 rows streamed to Parquet", "",
+                  "Model: default config with 400 training steps (sampling speed does not depend on training "
+                  "length); 20 ancestral steps, batches of 16,384 rows.", "",
+                  "| rows | seconds | rows/s | peak MiB (fit + sample) |", "|---|---|---|---|",
+                  f"| {r['rows']:,} | {r['seconds']:.0f} | {r['rows_per_s']:,.0f} | {r['peak_mib']:.0f} |"]
+    text = "\n".join(lines) + "\n"
+    tmp = OUT.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(OUT)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Real tables with the default config (`make bench-tables`): fit/sample seconds and fidelity per table.
+
+For each table of ../shared/data (or those named with --tables): fit tabdiff's default config (optionally
+capped with --max-time seconds, reported), sample as many rows as the table has, and report fit and sample
+seconds, shape and trend error % (tabdiff_cli.evaluate against the same table), the generated empty-cell
+rate per column next to the real one (max absolute difference in percentage points), and whether every
+column's dtype matches the input. Results are written to benchmarks/RESULTS_tables.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TABDIFF_SHARED", ROOT.parent / "shared")) / "data"
+TABLES = ["adult", "default_credit", "online_shoppers", "magic", "beijing_pm25", "abalone", "california_housing"]
+
+
+def run_table(name: str, max_time: float | None, seed: int) -> dict:
+    """Fit, sample and evaluate one table; returns the row of the results table."""
+    from tabdiff_cli.config import load_config
+    from tabdiff_cli.evaluate import evaluate_tables
+    from tabdiff_cli.io import read_table
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    df = read_table(SHARED / f"{name}.csv")
+    cfg = load_config(None)
+    cfg.training.max_time = max_time
+    t = time.perf_counter()
+    synth = DiffusionSynthesizer(cfg).fit(df, seed=seed)
+    fit_s = time.perf_counter() - t
+    t = time.perf_counter()
+    gen = synth.sample(len(df), seed=seed)
+    sample_s = time.perf_counter() - t
+    learned = [c.name for c in synth.schema.columns if c.kind not in ("id",)]
+    disc = [c.name for c in synth.schema.columns if c.kind in ("categorical", "boolean")]
+    rep = evaluate_tables(df[learned], gen[learned], discrete_columns=disc, seed=0, max_rows=10000)
+    miss = max(abs(df[c].isna().mean() - gen[c].isna().mean()) for c in df.columns) * 100
+    dtypes_ok = all(str(df[c].dtype) == str(gen[c].dtype) or (df[c].dtype.kind == gen[c].dtype.kind)
+                    for c in df.columns)
+    return dict(table=name, rows=len(df), steps=synth.meta["steps"], fit_s=fit_s, sample_s=sample_s,
+                shape=rep["shape"]["shape_error_pct"], trend=rep["trend"]["trend_error_pct"],
+                c2st_lr=rep["c2st"]["logistic_regression"], missing_pp=miss, dtypes_ok=dtypes_ok,
+                stopped_by_time=synth.meta["stopped_by_time"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tables", default=",".join(TABLES))
+    ap.add_argument("--max-time", type=float, default=None, help="training cap in seconds (default: none)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rows = []
+    for name in args.tables.split(","):
+        rows.append(run_table(name, args.max_time, args.seed))
+        print(rows[-1], flush=True)
+    lines = ["# Real tables with the default config", "",
+             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, seed {args.seed}, "
+             f"training cap {args.max_time or 'none'} s, {time.strftime('%Y-%m-%d %H:%M')}. Command: "
+             f"`python benchmarks/bench_tables.py {' '.join(sys.argv[1:])}`.", "",
+             "| table | rows | steps | fit s | sample s | shape err % | trend err % | C2ST LR | max empty-cell gap (pp) "
+             "| dtypes kept |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['table']} | {r['rows']:,} | {r['steps']}{' (time cap)' if r['stopped_by_time'] else ''} | "
+                     f"{r['fit_s']:.0f} | {r['sample_s']:.0f} | {r['shape']:.2f} | {r['trend']:.2f} | "
+                     f"{r['c2st_lr']:.3f} | {r['missing_pp']:.2f} | {'yes' if r['dtypes_ok'] else 'NO'} |")
+    out = ROOT / "benchmarks" / "RESULTS_tables.md"
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(out)
+    print("\n".join(lines))
+    assert np.isfinite([r["shape"] for r in rows]).all()
+
+
+if __name__ == "__main__":
+    main()
