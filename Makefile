@@ -32,11 +32,30 @@ test: install
 lint: install
 	$(BIN)/ruff check tabdiff_cli tests benchmarks
 
-bench: install
-	$(PY) benchmarks/run_benchmarks.py
+# The peers (SDV, ForestDiffusion, mostlyai-engine) get a venv of their own with tabdiff installed editable: they
+# pin pandas/torch ranges that tabdiff does not need. The CPU torch goes in first so that pip does not pull a
+# multi-GB CUDA build; mostlyai-engine's dependencies then bring torchvision/torchaudio builds that break
+# `import mostlyai.engine` (operator torchvision::nms does not exist) and that it never uses: removed.
+# Extra flags: make bench BENCH_ARGS="--quick" (see benchmarks/run_benchmarks.py --help).
+BENCH_VENV ?= .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_ARGS ?=
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install -q --upgrade pip
+	$(BENCH_PY) -m pip install -q "$(TORCH_SPEC)"
+	$(BENCH_PY) -m pip install -q -e ".[bench]"
+	$(BENCH_PY) -m pip uninstall -y -q torchvision torchaudio
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_PY) benchmarks/run_benchmarks.py $(BENCH_ARGS)
 
 bench-speed: install
 	$(PY) benchmarks/bench_speed.py
+bench-conditioning: install
+	$(PY) benchmarks/bench_conditioning.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

@@ -32,11 +32,12 @@ class PeerUnavailable(RuntimeError):
 
 
 def _import(what: str, statement: Callable[[], Any]) -> Any:
-    """Run an import lazily; turn any failure (ImportError, torchvision op errors, ...) into PeerUnavailable."""
+    """Run an import lazily; turn any failure (ImportError, torchvision op errors...) into PeerUnavailable."""
     try:
         return statement()
     except Exception as exc:  # a broken peer raises RuntimeError/AttributeError too, not only ImportError
-        raise PeerUnavailable(f"{what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise PeerUnavailable(f"{what}: {type(exc).__name__}: {first_line}") from exc
 
 
 def seed_everything(seed: int) -> None:
@@ -76,11 +77,20 @@ def restore_frame(gen: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
 class Adapter:
     """Base class: stores the training frame's layout; subclasses implement `_fit` and `_sample`."""
 
-    name = "base"
+    # Modules that `load` imports (fit imports them again, then from the cache).
+    modules: tuple[str, ...] = ()
 
     def __init__(self, **options: Any):
         self.options = options
         self.like: pd.DataFrame | None = None
+
+    def load(self) -> Adapter:
+        """Import the tool (untimed by the runner: start-up cost is not training). Raises PeerUnavailable."""
+        import importlib
+
+        for module in self.modules:
+            _import(module.split(".")[0], lambda m=module: importlib.import_module(m))
+        return self
 
     def fit(self, train_df: pd.DataFrame, discrete_columns: list[str], seed: int,
             time_budget_s: float | None) -> Adapter:
@@ -106,11 +116,14 @@ class Adapter:
 
 
 class TabdiffAdapter(Adapter):
-    """tabdiff's `DiffusionSynthesizer` with a packaged config (`config`: "iris" = the seed's recipe, "default").
+    """tabdiff's `DiffusionSynthesizer` with a packaged config (option `config`: "iris" = the seed's recipe,
+    or "default").
 
     The time budget goes to `training.max_time` (seconds): training stops at whichever of its step/epoch
     count or the budget comes first.
     """
+
+    modules = ("tabdiff_cli.synthesizer",)
 
     def _fit(self, df, discrete, seed, budget):
         from tabdiff_cli.config import builtin_config_path, load_config, with_overrides
@@ -129,7 +142,7 @@ class TabdiffAdapter(Adapter):
 
 
 def sdv_metadata(df: pd.DataFrame, discrete: list[str], table: str = "table"):
-    """SDV 2.x single-table metadata built explicitly (no detection): discrete → categorical, else numerical."""
+    """SDV 2.x single-table metadata built by hand: discrete → categorical, else numerical."""
     Metadata = _import("sdv", lambda: __import__("sdv.metadata", fromlist=["Metadata"]).Metadata)
     columns = {c: {"sdtype": "categorical" if c in discrete else "numerical"} for c in df.columns}
     return Metadata.load_from_dict({"tables": {table: {"columns": columns}}})
@@ -143,6 +156,7 @@ class SDVAdapter(Adapter):
     """
 
     table = "table"
+    modules = ("sdv.metadata", "sdv.single_table")
 
     def _fit(self, df, discrete, seed, budget):
         cls_name = f"{self.options['synthesizer']}Synthesizer"
@@ -164,7 +178,7 @@ class SDVAdapter(Adapter):
         return out[self.table] if isinstance(out, dict) else out
 
 
-# ------------------------------------------------------------------------------------------------ ForestDiffusion
+# ------------------------------------------------------------------------------------ ForestDiffusion
 
 
 class ForestDiffusionAdapter(Adapter):
@@ -173,11 +187,15 @@ class ForestDiffusionAdapter(Adapter):
     The tool takes a float matrix: discrete columns become integer codes (missing = a code of its own) and
     are declared as binary (2 levels) or categorical (3+); integer columns are declared int (rounded on
     output). options: max_rows (train on a seeded subsample of this many rows; the tool is slow),
-    n_t, duplicate_K, n_estimators (the tool's defaults 50, 100, 100).
+    n_t, duplicate_K, n_estimators (the tool's defaults 50, 100, 100); any other option is passed on to
+    XGBoost (e.g. multi_strategy="multi_output_tree": one tree for all outputs instead of one per output).
     """
 
+    modules = ("ForestDiffusion",)
+
     def _fit(self, df, discrete, seed, budget):
-        FDM = _import("ForestDiffusion", lambda: __import__("ForestDiffusion", fromlist=["x"]).ForestDiffusionModel)
+        module = _import("ForestDiffusion", lambda: __import__("ForestDiffusion"))
+        FDM = module.ForestDiffusionModel
         max_rows = self.options.get("max_rows")
         if max_rows and len(df) > max_rows:
             df = df.sample(n=int(max_rows), random_state=seed)
@@ -194,9 +212,14 @@ class ForestDiffusionAdapter(Adapter):
                 X[:, j] = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
                 if pd.api.types.is_integer_dtype(df[col].dtype):
                     ints.append(j)
-        params = {k: int(self.options[k]) for k in ("n_t", "duplicate_K", "n_estimators") if k in self.options}
+        params = {k: int(v) for k, v in self.options.items() if k in ("n_t", "duplicate_K", "n_estimators")}
+        # Any other option is an XGBoost parameter (the tool forwards them), e.g. multi_strategy.
+        own = ("n_t", "duplicate_K", "n_estimators", "max_rows")
+        xgb = {k: v for k, v in self.options.items() if k not in own}
+        # joblib already runs one model per core; one XGBoost thread each avoids oversubscribing 2 cores.
+        xgb.setdefault("nthread", 1)
         self.model = FDM(X, bin_indexes=bins, cat_indexes=cats, int_indexes=ints, diffusion_type="flow",
-                         n_jobs=-1, seed=seed, **params)
+                         n_jobs=-1, seed=seed, **params, **xgb)
         self.columns = list(df.columns)
 
     def _sample(self, n, seed):
@@ -208,7 +231,7 @@ class ForestDiffusionAdapter(Adapter):
         return out
 
 
-# ------------------------------------------------------------------------------------------------ mostlyai-engine
+# ------------------------------------------------------------------------------------ mostlyai-engine
 
 
 class MostlyAdapter(Adapter):
@@ -218,6 +241,8 @@ class MostlyAdapter(Adapter):
     The engine reads column types itself; discrete numeric codes are passed as strings so it sees them as
     categories.
     """
+
+    modules = ("mostlyai.engine",)
 
     def _fit(self, df, discrete, seed, budget):
         engine = _import("mostlyai-engine", lambda: __import__("mostlyai.engine", fromlist=["TabularARGN"]))

@@ -68,6 +68,14 @@ def handle_errors(func):
     return wrapper
 
 
+def _check_counts(minimum: int = 1, **flags: float | None) -> None:
+    """UserError for a numeric option below `minimum` (given by Python name: batch_size → --batch-size), so
+    that 0 or a negative value is refused instead of silently replaced by the config's value."""
+    for name, value in flags.items():
+        if value is not None and not value >= minimum:
+            raise UserError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
+
+
 def _split(values: list[str] | None) -> list[str]:
     out: list[str] = []
     for v in values or []:
@@ -95,8 +103,8 @@ def _schema_table(schema) -> Table:
     return table
 
 
-def _preview(df, rows: int = 5) -> Table:
-    table = Table(title=f"first {min(rows, len(df))} of {len(df)} rows")
+def _preview(df, rows: int = 5, total: int | None = None) -> Table:
+    table = Table(title=f"first {min(rows, len(df))} of {total if total is not None else len(df)} rows")
     for col in df.columns:
         table.add_column(str(col), overflow="fold")
     for _, row in df.head(rows).iterrows():
@@ -153,6 +161,10 @@ def fit(
     from tabdiff_cli.io import DEFAULT_NA_VALUES, check_writable, is_builtin, read_table
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
+    _check_counts(epochs=epochs, steps=steps, batch_size=batch_size)
+    _check_counts(0, categorical_threshold=categorical_threshold)
+    if lr is not None and not lr > 0:
+        raise UserError(f"--lr must be positive, got {lr}")
     if config is None and is_builtin(data) and data.removeprefix("sklearn:") == "iris":
         config = builtin_config_path("iris")
     cfg = load_config(config)
@@ -302,6 +314,8 @@ def sample(
 
     if n < 1:
         raise UserError(f"--n must be at least 1, got {n}")
+    _check_counts(steps=steps, batch_size=batch_size)
+    _check_counts(0, resample=resample)
     table_format(out)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
@@ -345,7 +359,7 @@ def sample(
                 bar.update(task, completed=writer.rows, rate=f"{rate:,.0f}")
     seconds = time.perf_counter() - t0
     if not quiet:
-        console.print(_preview(first))
+        console.print(_preview(first, total=writer.rows))
         console.print(f"wrote {writer.rows} rows to {out} in {seconds:.1f}s (seed {seed})")
 
 
@@ -450,6 +464,8 @@ def impute(
     from tabdiff_cli.io import read_table, write_table
     from tabdiff_cli.synthesizer import DiffusionSynthesizer, new_seed
 
+    _check_counts(draws=draws, steps=steps)
+    _check_counts(0, resample=resample)
     synth = DiffusionSynthesizer.load(model)
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed

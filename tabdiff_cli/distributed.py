@@ -156,6 +156,8 @@ def init_from_env(device: str | None = "auto", timeout_s: float | None = None) -
     world = env_world_size()
     if world <= 1:
         return None
+    import inspect
+
     import torch
     import torch.distributed as dist
 
@@ -179,8 +181,8 @@ def init_from_env(device: str | None = "auto", timeout_s: float | None = None) -
     timeout = float(timeout_s or os.environ.get("TABDIFF_DIST_TIMEOUT", DEFAULT_TIMEOUT_S))
     if not dist.is_initialized():
         kwargs: dict[str, Any] = {"backend": backend, "timeout": datetime.timedelta(seconds=timeout)}
-        if backend == "nccl":
-            kwargs["device_id"] = dev
+        if backend == "nccl" and "device_id" in inspect.signature(dist.init_process_group).parameters:
+            kwargs["device_id"] = dev  # bind this process to its GPU (torch ≥ 2.3)
         try:
             dist.init_process_group(**kwargs)
         except (RuntimeError, ValueError) as exc:

@@ -41,6 +41,12 @@ class Block:
     end: int
 
 
+def _resolution(spec: ColumnSpec) -> float:
+    """Seconds between representable values of a datetime column's text format (a day for %Y-%m-%d)."""
+    fmt = spec.datetime_format or ""
+    return 1e-6 if "%f" in fmt else 1.0 if "%S" in fmt else 60.0 if "%M" in fmt else 86400.0 if fmt else 1e-9
+
+
 def _json(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
@@ -90,6 +96,8 @@ class TableEncoder:
         self.numeric_cols: list[str] = [c.name for c in schema.of_kind(*NUMERIC_KINDS)]
         self.categorical_cols: list[str] = [c.name for c in schema.of_kind(*CATEGORICAL_KINDS)]
         self.missing_cols: list[str] = []
+        # {later datetime column: {"anchor": earlier column, "min": s, "max": s}}: encoded as the offset
+        self.offsets: dict[str, dict[str, Any]] = {}
         self.levels: dict[str, list[Any]] = {}  # per categorical column; None = the missing level
         self.rare: dict[str, dict[str, list]] = {}  # {"values": [...], "p": [...]}
         self.numeric_scaler: Any = None
@@ -160,6 +168,7 @@ class TableEncoder:
             else:
                 freqs.append(counts.to_numpy(np.float64) / n)
             self.levels[name] = values
+        self.offsets = self._find_offsets(df)
         missing_rates = {name: float(df[name].isna().mean()) for name in self.numeric_cols}
         self.missing_cols = [name for name in self.numeric_cols if missing_rates[name] > 0]
         freqs += [np.array([1.0 - missing_rates[name], missing_rates[name]]) for name in self.missing_cols]
@@ -183,8 +192,32 @@ class TableEncoder:
         self.fitted = True
         return self
 
+    def _find_offsets(self, df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+        """Datetime pairs where the later column is never before the earlier one (order → ship dates):
+        the later one is modelled as its offset from the earlier, so generated rows keep the order
+        (../shared/cases c08). The anchor must have no empty cell and not be an offset itself."""
+        dates = [c for c in self.numeric_cols if self.schema[c].kind == "datetime"]
+        secs = {c: numeric_values(df[c], self.schema[c]) for c in dates}
+        found: dict[str, dict[str, Any]] = {}
+        for j, later in enumerate(dates):
+            for anchor in dates[:j]:
+                a, b = secs[anchor], secs[later]
+                both = np.isfinite(a) & np.isfinite(b)
+                if anchor in found or np.isnan(a).any() or both.sum() < 2 or (b[both] < a[both]).any():
+                    continue
+                gap = b[both] - a[both]
+                found[later] = {"anchor": anchor, "min": float(gap.min()), "max": float(gap.max())}
+                break
+        return found
+
     def _numeric_matrix(self, df: pd.DataFrame) -> np.ndarray:
-        cols = [numeric_values(df[name], self.schema[name]) for name in self.numeric_cols]
+        cols = []
+        for name in self.numeric_cols:
+            v = numeric_values(df[name], self.schema[name])
+            if name in self.offsets:
+                anchor = self.offsets[name]["anchor"]
+                v = v - numeric_values(df[anchor], self.schema[anchor])
+            cols.append(v)
         return np.column_stack(cols) if cols else np.zeros((len(df), 0))
 
     def _codes(self, series: pd.Series, name: str) -> np.ndarray:
@@ -264,6 +297,8 @@ class TableEncoder:
                 known[:, block.start:block.end] = False
                 continue
             miss = df[block.column].isna().to_numpy()
+            if block.column in self.offsets:
+                miss = miss | df[self.offsets[block.column]["anchor"]].isna().to_numpy()
             if block.kind == "numeric":
                 known[miss, block.start] = False
             elif block.kind == "categorical":
@@ -296,6 +331,13 @@ class TableEncoder:
         onehot = self.unscale_onehot(x[:, k:])
         out: dict[str, pd.Series] = {}
         blocks = {b.column + ":" + b.kind: b for b in self.blocks}
+        for name, off in self.offsets.items():  # back from offsets to dates, anchors first
+            i, a = self.numeric_cols.index(name), self.numeric_cols.index(off["anchor"])
+            spec_a = self.schema[off["anchor"]]
+            anchor = np.round(np.clip(num[:, a], spec_a.minimum, spec_a.maximum) / _resolution(spec_a)) * \
+                _resolution(spec_a)
+            num[:, a] = anchor
+            num[:, i] = anchor + np.clip(num[:, i], max(0.0, off["min"]), off["max"])
         for i, name in enumerate(self.numeric_cols):
             values = self._finish_numeric(num[:, i], self.schema[name])
             mb = blocks.get(name + ":missing")
@@ -337,12 +379,12 @@ class TableEncoder:
             s = pd.Series(np.round(v))
             return _restore_dtype(s, spec.dtype if spec.dtype.startswith(("int", "Int")) else "int64")
         if spec.kind == "datetime":
-            fmt = spec.datetime_format or ""
-            res = 1e-6 if "%f" in fmt else 1.0 if "%S" in fmt else 60.0 if "%M" in fmt else \
-                86400.0 if fmt else 1e-9
+            res = _resolution(spec)
             ns = (np.round(v / res) * res * 1e9).astype("int64")
             ts = pd.Series(pd.to_datetime(ns, unit="ns"))
-            return ts if spec.datetime_format is None else ts.dt.strftime(spec.datetime_format).astype(object)
+            if spec.datetime_format is None:
+                return ts
+            return _restore_dtype(ts.dt.strftime(spec.datetime_format).astype(object), spec.dtype)
         if spec.decimals is not None:
             v = np.round(v, spec.decimals)
         return pd.Series(v, dtype="float64")
@@ -383,6 +425,7 @@ class TableEncoder:
             "numeric_cols": self.numeric_cols,
             "categorical_cols": self.categorical_cols,
             "missing_cols": self.missing_cols,
+            "offsets": self.offsets,
             "levels": self.levels,
             "rare": self.rare,
             "scaler": scaler,
@@ -399,6 +442,7 @@ class TableEncoder:
         enc.numeric_cols = list(state.get("numeric_cols", enc.numeric_cols))
         enc.categorical_cols = list(state.get("categorical_cols", enc.categorical_cols))
         enc.missing_cols = list(state["missing_cols"])
+        enc.offsets = dict(state.get("offsets", {}))
         enc.levels = {k: list(v) for k, v in state["levels"].items()}
         enc.rare = state["rare"]
         sc = state["scaler"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,6 +57,13 @@ def load_builtin(name: str) -> pd.DataFrame:
 
 
 def _decode_bytes(raw: bytes, path: Path) -> str:
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark ("Unicode text" from Excel)
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: damaged UTF-16 text") from None
+    if b"\x00" in raw[:65536]:
+        raise UserError(f"{path}: not a text table (binary content); give a CSV, TSV or Parquet file")
     for enc in _ENCODINGS:
         try:
             return raw.decode(enc)
@@ -136,6 +144,29 @@ def _read_csv_arrow(text: str, sep: str, na: list[str]) -> tuple[pd.DataFrame, p
     return raw, df
 
 
+def _decimal_commas(df: pd.DataFrame) -> None:
+    """In place: text columns of a `;`/tab/`|` file whose every cell is a number written with a decimal
+    comma (`3,5`, the European convention) become float columns, rather than categories of number-text."""
+    for col in df.columns:
+        s = df[col]
+        if s.dtype.kind in "iufb" or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        cells = s.dropna().astype(str).str.strip()
+        if len(cells) and cells.str.fullmatch(r"[+-]?\d*,?\d+").all() and cells.str.contains(",").any():
+            text = s.astype(str).str.strip().str.replace(",", ".", regex=False)
+            df[col] = pd.to_numeric(text.where(s.notna()))
+
+
+def _long_row(text: str, sep: str, width: int) -> str:
+    """Where the first row with more fields than the header is (only called on that error)."""
+    from io import StringIO
+
+    for line, row in enumerate(csv.reader(StringIO(text), delimiter=sep), start=1):
+        if len(row) > width:
+            return f"line {line} has {len(row)} fields, the header {width}"
+    return "a row has more fields than the header"
+
+
 def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet file or a built-in dataset into a DataFrame.
 
@@ -173,21 +204,29 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
         header = next(csv.reader([text.splitlines()[0]], delimiter=sep))
         dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
-            raise UserError(f"{path}: duplicate column name(s): {', '.join(dupes)}")
+            more = f" and {len(dupes) - 5} more" if len(dupes) > 5 else ""
+            raise UserError(f"{path}: duplicate column name(s): {', '.join(dupes[:5])}{more}")
         from io import StringIO
 
         fast = _read_csv_arrow(text, sep, na)
         if fast is not None:
             raw, df = fast
         else:
+            # index_col=False: a row longer than the header must not silently become the index
             try:
-                raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                                  skipinitialspace=True)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    raw = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                      skipinitialspace=True, index_col=False)
+            except pd.errors.ParserWarning:
+                raise UserError(f"{path}: malformed CSV ({_long_row(text, sep, len(header))})") from None
             except pd.errors.ParserError as exc:
                 raise UserError(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from None
             df = pd.read_csv(StringIO(text), sep=sep, na_values=na, keep_default_na=False,
-                             skipinitialspace=True)
+                             skipinitialspace=True, index_col=False)
         markers = _na_markers(raw, na)
+        if sep != ",":
+            _decimal_commas(df)
         # pandas reads "TRUE"/"FALSE" as bool only without missing cells; keep them as text otherwise.
     if df.shape[1] == 0:
         raise UserError(f"{path}: no columns")

@@ -186,6 +186,14 @@ def _id_form(values: pd.Series) -> tuple[str, int | None, bool]:
     return str(parts[0].iloc[0]), int(width.max()) if width.nunique() == 1 else None, True
 
 
+def _too_big(name: str, present: pd.Series) -> UserError:
+    """Whole numbers beyond 64-bit integers (20+ digits: card numbers, codes) cannot be written back as
+    integers; they are codes, not quantities."""
+    example = max(present.astype(str).str.strip(), key=len)
+    return UserError(f"column '{name}' holds whole numbers beyond 64 bits (e.g. {example}); "
+                     f"if they are codes or identifiers, leave the column out with --drop {name}")
+
+
 def _infer_kind(s: pd.Series, name: str, threshold: int) -> tuple[str, dict[str, Any]]:
     extra: dict[str, Any] = {}
     present = s.dropna()
@@ -203,6 +211,8 @@ def _infer_kind(s: pd.Series, name: str, threshold: int) -> tuple[str, dict[str,
         if not np.all(np.isfinite(v)):
             raise UserError(f"column '{name}' holds infinite values; replace them or mark them missing")
         whole = bool(np.all(np.floor(v) == v))
+        if whole and np.abs(v).max() >= 2.0**63:
+            raise _too_big(name, present)
         if whole:
             if n_unique == 2 or (threshold and n_unique <= threshold):
                 return "categorical", extra
@@ -219,6 +229,8 @@ def _infer_kind(s: pd.Series, name: str, threshold: int) -> tuple[str, dict[str,
         return "datetime", {"datetime_format": fmt}
     as_num = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
     share = float(as_num.notna().mean())
+    if share == 1.0:  # numbers pandas kept as text: whole numbers beyond 64 bits
+        raise _too_big(name, present)
     if share >= 0.8 and as_num.notna().sum() > 1:
         bad = present[as_num.isna()].astype(str).unique()[:3]
         raise UserError(

@@ -1,4 +1,5 @@
-"""The training loop: epsilon-prediction MSE on the encoded table, in memory, on one device.
+"""The training loop: epsilon-prediction MSE on the encoded table, in memory, on one device per process
+(several processes: PyTorch DDP, each rank training on its slice of the same global batch; distributed.py).
 
 The loss comes from diffusion/parameterization.py (the seed's eps-MSE, or eps-MSE plus per-column
 cross-entropy on one-hot blocks).
@@ -119,6 +120,8 @@ def train_denoiser(
     """
     objective = objective or EpsilonPrediction()
     n = x.shape[0]
+    if not float(cfg.lr) > 0 or float(cfg.weight_decay) < 0:
+        raise UserError(f"training.lr must be positive and weight_decay non-negative (got {cfg.lr}, {cfg.weight_decay})")
     steps, batch = total_steps(n, cfg)
     device = x.device
     gen = torch.Generator(device=device)

@@ -150,3 +150,20 @@ def test_discrete_integers_are_one_hot_and_decode_exactly():
     again = TableEncoder.from_state(json.loads(json.dumps(enc.state_dict())))
     assert again.categorical_cols == enc.categorical_cols
     assert np.array_equal(again.transform(df), enc.transform(df))
+
+
+def test_ordered_datetime_pair_is_an_offset_and_keeps_its_order():
+    rng = np.random.default_rng(0)
+    order = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 700, 200), unit="D")
+    ship = order + pd.to_timedelta(rng.integers(0, 7 * 86400, 200), unit="s")
+    df = pd.DataFrame({"order_date": order.strftime("%Y-%m-%d"), "shipped_at": ship.strftime("%Y-%m-%d %H:%M:%S"),
+                       "v": rng.normal(size=200)})
+    enc = TableEncoder(infer_schema(df)).fit(df)
+    assert enc.offsets["shipped_at"]["anchor"] == "order_date"
+    back = enc.inverse_transform(enc.transform(df, dtype=np.float64))
+    pd.testing.assert_frame_equal(back, df)
+    noise = enc.inverse_transform(rng.normal(0, 3, size=(1000, enc.n_features)))
+    o = pd.to_datetime(noise["order_date"], format="%Y-%m-%d")
+    s = pd.to_datetime(noise["shipped_at"], format="%Y-%m-%d %H:%M:%S")
+    assert (s >= o).all() and ((s - o) <= pd.Timedelta(days=7)).all()
+    assert TableEncoder.from_state(json.loads(json.dumps(enc.state_dict()))).offsets == enc.offsets

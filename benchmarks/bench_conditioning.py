@@ -1,0 +1,822 @@
+"""Inverse inference measured: conditional sampling, imputation, posterior queries → RESULTS_conditioning.md.
+
+    python benchmarks/bench_conditioning.py                          # everything (make bench-conditioning)
+    python benchmarks/bench_conditioning.py --quick                  # smoke test; prints, writes no file
+    python benchmarks/bench_conditioning.py --tables iris --seeds 0,1
+
+Every model is `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)`: the packaged default config,
+except that Adult's training is capped at `training.max_time` seconds (ADULT_MAX_TIME_S) and --quick caps
+Iris/Wine at 100 steps. What is measured (section numbers as in the report):
+
+1. Conditional fidelity, Iris (model fitted on all 150 rows). For each species s, n rows sampled with
+   conditions=["target=s"] are compared with the 50 real rows of s, per numeric column:
+   |mean_gen - mean_real| / std_real (unitless, pass <= 0.5) and std_gen / std_real (pass in [0.6, 1.5]);
+   per species the C2ST logistic-regression score of evaluate_tables (in [0, 1], 1 = indistinguishable,
+   pass >= 0.8). Repeated for resample (extra RePaint rounds per step) in RESAMPLES.
+2. Adult, conditions=["income=>50K"] (parsed as column `income`, value `>50K`; the parse is printed) against
+   the real >50K training rows: shape error % (100 * (1 - mean KS/TV complement), evaluate_tables) next to the
+   unconditional shape error of the same model against all training rows (pass: conditional <= 2x
+   unconditional). Both are also given without the `income` column, which is constant in the conditional
+   comparison and would flatter it; the check uses that stricter 14-column figure.
+3. Imputation on Iris, Wine (stratified 80/20 split of the built-in, seed 0) and Adult (a seeded subsample of
+   the test file): 20 % of the observed test cells hidden completely at random (seeded by the run's seed).
+   tabdiff (fitted on the train split): impute(draws=D), then the mean over draws (numbers) or the mode
+   (categories). Baselines fitted on train + holed test: scikit-learn KNNImputer and IterativeImputer on
+   train-standardized numbers + one-hot categories (argmax back to a level), and column mean / mode.
+   Reported: RMSE over hidden numeric cells in train-standardized units (lower is better) and accuracy over
+   hidden categorical cells (share in [0, 1]). tabdiff with resample 3 too, on the small tables.
+4. Inverse queries, Iris: infer(["target=setosa"], ["petal length (cm)"]) mean in cm (pass: within 0.1 cm
+   of the real setosa mean), and P(virginica) from infer(["petal length (cm)=5.5"], ["target"]) (pass > 0.9),
+   at the default resample 0 and at resample INFER_RESAMPLE.
+5. Adult, conditions=["native_country=Holand-Netherlands"] (a level seen once in training): rows returned,
+   whether every row carries the level, and seconds.
+
+TIME PLAN for the full run on the reference machine (2 cores shared with other jobs), about 12-15 minutes:
+fits Iris (x2) / Wine ~15 s each, Adult ADULT_MAX_TIME_S + ~15 s; Iris conditional sampling + 9 C2STs per
+resample ~1 min; Adult sampling (3 x 3,000 rows) and 4 evaluate_tables ~2-3 min; Adult imputation with 10
+draws ~1 min and its KNN/Iterative baselines (on a 4,000-row train subsample, see BASELINE_TRAIN_ROWS)
+~1-2 min; the rest seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED_DATA = Path(os.environ.get("TABDIFF_SHARED", REPO.parent / "shared")) / "data"
+RESULTS = HERE / "RESULTS_conditioning.md"
+
+SPLIT_SEED = 0          # fixed by the issue: Iris/Wine split (stratified, seed 0), the Adult test subsample
+TEST_SHARE = 0.2
+HOLE_SHARE = 0.2
+MEAN_TOL = 0.5          # |mean_gen - mean_real| / std_real
+STD_RATIO = (0.6, 1.5)  # std_gen / std_real
+C2ST_MIN = 0.8
+SHAPE_RATIO_MAX = 2.0
+SETOSA_TOL_CM = 0.1
+VIRGINICA_MIN = 0.9
+RARE_LEVEL = ("native_country", "Holand-Netherlands")
+
+
+@dataclass
+class Plan:
+    """Sizes and budgets of one run (full or --quick)."""
+
+    small_steps: int | None = None        # Iris/Wine training steps; None = the default config's "auto" (500)
+    adult_max_time: float = 180.0         # seconds; the default's 3,200 Adult steps would take ~10 min here
+    iris_cond_rows: int = 500             # the issue's 500 rows per species
+    resamples: tuple[int, ...] = (0, 2, 5)
+    adult_gen_rows: int = 3000            # enough for KS noise ~1-2 % while sampling stays ~seconds
+    adult_resamples: tuple[int, ...] = (0, 2)
+    adult_test_rows: int = 2000           # the issue allows 2,000 subsampled test rows
+    baseline_train_rows: int = 4000       # Adult only; see run_baselines for why
+    draws: int = 10
+    impute_resample: int = 3
+    impute_resample_tables: tuple[str, ...] = ("iris", "wine")
+    infer_samples: int = 2000             # infer's default
+    infer_resample: int = 5
+    rare_rows: int = 100
+    eval_max_rows: int = 5000             # evaluate_tables' detection-model subsample on Adult
+
+
+QUICK = Plan(small_steps=100, adult_max_time=20.0, iris_cond_rows=200, resamples=(0, 2), adult_gen_rows=500,
+             adult_resamples=(0,), adult_test_rows=300, baseline_train_rows=1000, draws=3, infer_samples=400,
+             rare_rows=20, eval_max_rows=2000)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("PASS" if ok else "**FAIL**")
+
+
+def fmt(v: Any, nd: int = 3) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+# ------------------------------------------------------------ data, models
+
+def load_small(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(whole table, train, test) for a built-in: stratified 80/20 split with seed 0."""
+    from sklearn.model_selection import train_test_split
+
+    from tabdiff_cli.io import load_builtin
+
+    df = load_builtin(name)
+    train, test = train_test_split(df, test_size=TEST_SHARE, stratify=df["target"], random_state=SPLIT_SEED)
+    return df, train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def load_adult(test_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test subsample of test_rows rows, seeded) from the shared Adult files."""
+    from tabdiff_cli.io import read_table
+
+    train = read_table(SHARED_DATA / "adult.csv")
+    test = read_table(SHARED_DATA / "adult_test.csv")
+    if test_rows < len(test):
+        test = test.sample(test_rows, random_state=SPLIT_SEED)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def fit(df: pd.DataFrame, seed: int, steps: int | None = None, max_time: float | None = None):
+    """The default config fitted on df; returns (synthesizer, a short description of the training)."""
+    from tabdiff_cli import DiffusionSynthesizer, load_config
+
+    cfg = load_config(None)
+    if steps is not None:
+        cfg.training.steps = steps
+    if max_time is not None:
+        cfg.training.max_time = max_time
+    t0 = time.perf_counter()
+    synth = DiffusionSynthesizer(cfg).fit(df, seed=seed)
+    wall = time.perf_counter() - t0
+    m, t = synth.meta, synth.config.training
+    note = (f"{m['n_rows']} rows; {m['steps']} of {t.steps} planned steps (batch {t.batch_size}, "
+            f"hidden {synth.config.model.hidden_dim}x{synth.config.model.n_blocks}); training loop "
+            f"{m['fit_seconds']:.0f} s, fit {wall:.0f} s")
+    if m["stopped_by_time"]:
+        note += "; stopped by max_time"
+    return synth, note
+
+
+def kinds(synth) -> tuple[list[str], list[str]]:
+    """(numeric columns, categorical columns) by the fitted schema."""
+    num = [c.name for c in synth.schema.columns if c.kind in ("continuous", "integer")]
+    cat = [c.name for c in synth.schema.columns if c.kind in ("categorical", "boolean")]
+    return num, cat
+
+
+# ------------------------------------------------------------ 1. Iris conditional
+
+def iris_conditional(synth, iris: pd.DataFrame, seed: int, plan: Plan) -> list[dict]:
+    """One record per (resample, species): per-column mean/std checks, C2ST LR, seconds."""
+    from tabdiff_cli.evaluate import evaluate_tables
+
+    num = [c for c in iris.columns if c != "target"]
+    out = []
+    for r in plan.resamples:
+        for sp in sorted(iris["target"].unique()):
+            t0 = time.perf_counter()
+            gen = synth.sample(plan.iris_cond_rows, seed=seed, conditions=[f"target={sp}"], resample=r)
+            secs = time.perf_counter() - t0
+            real = iris[iris["target"] == sp].reset_index(drop=True)
+            cols = []
+            for c in num:
+                mr, sr = real[c].mean(), real[c].std()
+                mg, sg = pd.to_numeric(gen[c]).mean(), pd.to_numeric(gen[c]).std()
+                dm, ratio = abs(mg - mr) / sr, sg / sr
+                cols.append({"column": c, "mean_real": mr, "mean_gen": mg, "std_real": sr, "std_gen": sg,
+                             "dmean": dm, "ratio": ratio, "mean_ok": dm <= MEAN_TOL,
+                             "std_ok": STD_RATIO[0] <= ratio <= STD_RATIO[1]})
+            report = evaluate_tables(real, gen, discrete_columns=["target"], seed=seed)
+            c2st = report["c2st"]["logistic_regression"]
+            out.append({"seed": seed, "resample": r, "species": sp, "rows": len(gen),
+                        "all_given": bool((gen["target"] == sp).all()), "cols": cols, "c2st": c2st,
+                        "c2st_ok": c2st is not None and c2st >= C2ST_MIN, "seconds": secs})
+            log(f"iris conditional seed {seed} resample {r} {sp}: C2ST {fmt(c2st)}, {secs:.1f} s")
+    return out
+
+
+# ------------------------------------------------------------ 4. Iris inverse queries
+
+def iris_infer(synth, iris: pd.DataFrame, seed: int, plan: Plan) -> list[dict]:
+    """Per resample: the setosa petal-length posterior mean (cm) and P(virginica | petal length 5.5)."""
+    real_mean = float(iris.loc[iris["target"] == "setosa", "petal length (cm)"].mean())
+    out = []
+    for r in sorted({0, plan.infer_resample}):
+        t0 = time.perf_counter()
+        q1 = synth.infer(["target=setosa"], ["petal length (cm)"], num_samples=plan.infer_samples, seed=seed,
+                         resample=r)["petal length (cm)"]
+        q2 = synth.infer(["petal length (cm)=5.5"], ["target"], num_samples=plan.infer_samples, seed=seed,
+                         resample=r)["target"]
+        secs = time.perf_counter() - t0
+        p = q2["probabilities"].get("virginica", 0.0)
+        out.append({"seed": seed, "resample": r, "mean": q1["mean"], "std": q1["std"], "real_mean": real_mean,
+                    "mean_ok": abs(q1["mean"] - real_mean) <= SETOSA_TOL_CM, "probs": q2["probabilities"],
+                    "p_virginica": p, "p_ok": p > VIRGINICA_MIN, "seconds": secs})
+        log(f"iris infer seed {seed} resample {r}: mean {q1['mean']:.3f}, P(virginica) {p:.3f}")
+    return out
+
+
+# ------------------------------------------------------------ 2. + 5. Adult conditional
+
+def shape_without(report: dict, drop: str) -> float:
+    """Shape error % over the columns other than `drop` (same formula as evaluate_tables)."""
+    scores = [c["score"] for c in report["shape"]["columns"]
+              if c["column"] != drop and c["score"] is not None]
+    return 100.0 * (1.0 - float(np.mean(scores)))
+
+
+def adult_conditional(synth, train: pd.DataFrame, seed: int, plan: Plan) -> dict:
+    """Shape error % of income=>50K rows vs real >50K rows, and of unconditional rows vs all training rows."""
+    from tabdiff_cli.evaluate import evaluate_tables
+
+    _, cat = kinds(synth)
+    parsed = synth.parse_conditions(["income=>50K"])
+    parse = [(c.column, c.op, c.value) for c in parsed]
+    real_gt = train[train["income"] == ">50K"].reset_index(drop=True)
+
+    def score(real: pd.DataFrame, gen: pd.DataFrame) -> dict:
+        rep = evaluate_tables(real, gen, discrete_columns=cat, seed=seed, max_rows=plan.eval_max_rows)
+        return {"shape_all": rep["shape"]["shape_error_pct"], "shape_wo": shape_without(rep, "income"),
+                "c2st": rep["c2st"]["logistic_regression"]}
+
+    t0 = time.perf_counter()
+    gen_u = synth.sample(plan.adult_gen_rows, seed=seed)
+    secs_u = time.perf_counter() - t0
+    uncond = score(train, gen_u) | {"seconds": secs_u, "share_gt": float((gen_u["income"] == ">50K").mean())}
+    # the rows a model that ignored the condition would give: how far the >50K sub-population is from the rest
+    ignored = score(real_gt, gen_u)
+    log(f"adult unconditional seed {seed}: shape {uncond['shape_wo']:.2f} % ({secs_u:.0f} s)")
+    conds = []
+    for r in plan.adult_resamples:
+        t0 = time.perf_counter()
+        gen_c = synth.sample(plan.adult_gen_rows, seed=seed, conditions=["income=>50K"], resample=r)
+        secs = time.perf_counter() - t0
+        rec = score(real_gt, gen_c) | {"resample": r, "seconds": secs, "rows": len(gen_c),
+                                       "all_given": bool((gen_c["income"] == ">50K").all())}
+        rec["ratio"] = rec["shape_wo"] / uncond["shape_wo"]
+        rec["ok"] = rec["ratio"] <= SHAPE_RATIO_MAX
+        conds.append(rec)
+        log(f"adult conditional seed {seed} resample {r}: shape {rec['shape_wo']:.2f} % ({secs:.0f} s)")
+    return {"seed": seed, "parse": parse, "n_real_gt": len(real_gt), "uncond": uncond, "ignored": ignored,
+            "conds": conds}
+
+
+def adult_rare(synth, train: pd.DataFrame, seed: int, plan: Plan) -> dict:
+    """Rows returned for a condition on a level seen once in training, and seconds."""
+    col, level = RARE_LEVEL
+    n_train = int((train[col] == level).sum())
+    t0 = time.perf_counter()
+    try:
+        gen = synth.sample(plan.rare_rows, seed=seed, conditions=[f"{col}={level}"])
+        err, rows, all_given = None, len(gen), bool((gen[col] == level).all())
+    except Exception as exc:  # the point of the check is whether it returns rows; a failure is the result
+        err, rows, all_given = f"{type(exc).__name__}: {exc}", 0, False
+    secs = time.perf_counter() - t0
+    log(f"adult rare level seed {seed}: {rows} rows in {secs:.1f} s")
+    return {"seed": seed, "n_train": n_train, "asked": plan.rare_rows, "rows": rows, "all_given": all_given,
+            "seconds": secs, "error": err, "ok": err is None and rows == plan.rare_rows and all_given}
+
+
+# ------------------------------------------------------------ 3. imputation
+
+def make_holes(test: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(holed copy of test, boolean mask of the hidden cells): 20 % of the observed cells, uniformly."""
+    observed = test.notna().to_numpy()
+    idx = np.flatnonzero(observed.ravel())
+    rng = np.random.default_rng([seed, 20])
+    pick = rng.choice(idx, size=int(round(HOLE_SHARE * len(idx))), replace=False)
+    mask = np.zeros(observed.size, dtype=bool)
+    mask[pick] = True
+    mask = pd.DataFrame(mask.reshape(observed.shape), columns=test.columns)
+    holed = test.copy()
+    for c in test.columns:
+        if pd.api.types.is_numeric_dtype(test[c]):
+            holed[c] = test[c].astype(float)
+        holed[c] = holed[c].where(~mask[c])
+    return holed, mask
+
+
+def score_imputation(filled: pd.DataFrame, truth: pd.DataFrame, mask: pd.DataFrame, num: list[str],
+                     cat: list[str], mean: pd.Series, std: pd.Series) -> dict:
+    """RMSE over hidden numeric cells in train-standardized units; accuracy over hidden categorical cells."""
+    err = []
+    for c in num:
+        m = mask[c].to_numpy()
+        z = (pd.to_numeric(filled[c]).to_numpy(float)[m] - truth[c].to_numpy(float)[m]) / std[c]
+        err.append(z)
+    err = np.concatenate(err) if err else np.array([])
+    hits = []
+    for c in cat:
+        m = mask[c].to_numpy()
+        hits.append(filled[c].astype(str).to_numpy()[m] == truth[c].astype(str).to_numpy()[m])
+    hits = np.concatenate(hits) if hits else np.array([])
+    return {"rmse": float(np.sqrt(np.mean(err ** 2))) if err.size else None, "n_num": int(err.size),
+            "acc": float(hits.mean()) if hits.size else None, "n_cat": int(hits.size)}
+
+
+def snap_unseen(synth, holed: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Observed cells the fitted encoder cannot encode, made encodable: a number in a one-hot encoded
+    (discrete integer) column moves to the nearest training value, an unseen category is emptied.
+    Returns (the frame, how many cells changed)."""
+    from tabdiff_cli.encoder import RARE
+
+    enc, out, changed = synth.encoder, holed.copy(), 0
+    for name in enc.categorical_cols:
+        levels = [v for v in enc.levels[name] if v is not None and v != RARE]
+        levels += list(enc.rare.get(name, {}).get("values", []))
+        col, observed = holed[name], holed[name].notna()
+        if synth.schema[name].kind in ("continuous", "integer"):
+            grid = np.array(sorted(float(v) for v in levels if v is not None))
+            bad = observed & ~col.astype(float).isin(grid)
+            if bad.any():
+                nearest = np.abs(col[bad].to_numpy(float)[:, None] - grid[None, :]).argmin(axis=1)
+                out.loc[bad, name] = grid[nearest]
+        else:
+            bad = observed & ~col.astype(str).isin({str(v) for v in levels})
+            out[name] = col.where(~bad)
+        changed += int(bad.sum())
+    return out, changed
+
+
+def tabdiff_impute(synth, holed: pd.DataFrame, num: list[str], cat: list[str], draws: int, seed: int,
+                   resample: int) -> tuple[pd.DataFrame, dict]:
+    """Point imputation from `draws` completions: mean over draws (numbers), mode (categories).
+
+    Also returns {"changed": observed cells any draw altered (must be 0), "error": impute's error on the
+    holed rows as given (None if it worked), "snapped": cells snap_unseen altered before retrying}."""
+    from tabdiff_cli.errors import UserError
+
+    error, snapped = None, 0
+    try:
+        long = synth.impute(holed, draws=draws, seed=seed, resample=resample)
+    except UserError as exc:
+        # impute refuses an observed test value the encoder has no one-hot slot for (a discrete integer
+        # unseen in training); the retry keeps the measurement going and the report names the failure
+        error = str(exc).split("; known values")[0]
+        holed, snapped = snap_unseen(synth, holed)
+        long = synth.impute(holed, draws=draws, seed=seed, resample=resample)
+    n = len(holed)
+    long = long.assign(_row=np.tile(np.arange(n), draws))  # impute stacks the draws in order, rows in order
+    changed = 0
+    for c in holed.columns:
+        obs = holed[c].notna().to_numpy()
+        got = long[c].to_numpy(dtype=object).reshape(draws, n)[:, obs]
+        want = holed[c].to_numpy(dtype=object)[obs]
+        if c in num:
+            changed += int((~np.isclose(got.astype(float), want.astype(float)[None, :])).sum())
+        else:
+            changed += int((got.astype(str) != want.astype(str)[None, :]).sum())
+    filled = holed.copy()
+    for c in num:
+        filled[c] = pd.to_numeric(long[c]).astype(float).groupby(long["_row"]).mean().to_numpy()
+    for c in cat:
+        counts = long.groupby(["_row", c], dropna=False).size().reset_index(name="k")
+        counts = counts.sort_values(["_row", "k"], ascending=[True, False], kind="stable")
+        filled[c] = counts.drop_duplicates("_row").set_index("_row")[c].reindex(range(n)).to_numpy()
+    return filled, {"changed": changed, "error": error, "snapped": snapped}
+
+
+def run_baselines(fit_rows: pd.DataFrame, holed: pd.DataFrame, num: list[str], cat: list[str],
+                  mean: pd.Series, std: pd.Series, seed: int) -> dict[str, tuple[pd.DataFrame, float]]:
+    """KNNImputer, IterativeImputer (one-hot + train-standardized numbers) and mean/mode, each fitted on
+    fit_rows + holed; returns {method: (filled holed rows, seconds)}."""
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer, KNNImputer
+    from threadpoolctl import threadpool_limits
+
+    both = pd.concat([fit_rows, holed], ignore_index=True)
+    levels = {c: sorted(both[c].dropna().astype(str).unique()) for c in cat}
+    blocks = [((both[num].astype(float) - mean[num]) / std[num]).to_numpy()]
+    for c in cat:
+        codes = both[c].astype(str).map({v: i for i, v in enumerate(levels[c])}).to_numpy()
+        one = np.zeros((len(both), len(levels[c])))
+        ok = both[c].notna().to_numpy()
+        one[np.flatnonzero(ok), codes[ok].astype(int)] = 1.0
+        one[~ok] = np.nan  # an empty categorical cell leaves its whole one-hot block unknown
+        blocks.append(one)
+    X = np.hstack(blocks)
+    n_test = len(holed)
+
+    def decode(Z: np.ndarray) -> pd.DataFrame:
+        Z = Z[-n_test:]
+        out = holed.copy()
+        for j, c in enumerate(num):
+            out[c] = Z[:, j] * std[c] + mean[c]
+        k = len(num)
+        for c in cat:
+            width = len(levels[c])
+            out[c] = np.asarray(levels[c], dtype=object)[Z[:, k:k + width].argmax(axis=1)]
+            k += width
+        return out
+
+    results = {}
+    for name, make in (("KNNImputer", lambda: KNNImputer()),
+                       ("IterativeImputer", lambda: IterativeImputer(random_state=seed))):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):  # see main()
+            warnings.simplefilter("ignore")  # IterativeImputer's "early stopping criterion not reached"
+            Z = make().fit_transform(X)
+        results[name] = (decode(Z), time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    simple = holed.copy()
+    for c in num:
+        simple[c] = holed[c].fillna(both[c].astype(float).mean())
+    for c in cat:
+        simple[c] = holed[c].astype(object).where(holed[c].notna(), both[c].mode().iloc[0])
+    results["mean / mode"] = (simple, time.perf_counter() - t0)
+    return results
+
+
+def imputation(name: str, synth, train: pd.DataFrame, test: pd.DataFrame, seed: int, plan: Plan,
+               baseline_rows: int | None) -> dict:
+    """Every method's RMSE / accuracy on the hidden cells of one table's test split."""
+    num, cat = kinds(synth)
+    holed, mask = make_holes(test, seed)
+    mean = train[num].astype(float).mean()
+    std = train[num].astype(float).std()
+    methods = []
+    resamples = [0] + ([plan.impute_resample] if name in plan.impute_resample_tables else [])
+    for r in resamples:
+        t0 = time.perf_counter()
+        filled, info = tabdiff_impute(synth, holed, num, cat, plan.draws, seed, r)
+        secs = time.perf_counter() - t0
+        label = "tabdiff" + (f" (resample {r})" if r else "")
+        methods.append({"method": label, "seconds": secs} | info
+                       | score_imputation(filled, test, mask, num, cat, mean, std))
+        log(f"impute {name} seed {seed} {label}: {methods[-1]['rmse']}, {methods[-1]['acc']} ({secs:.0f} s)")
+    fit_rows = train
+    if baseline_rows is not None and baseline_rows < len(train):
+        fit_rows = train.sample(baseline_rows, random_state=seed)
+    for label, (filled, secs) in run_baselines(fit_rows, holed, num, cat, mean, std, seed).items():
+        scores = score_imputation(filled, test, mask, num, cat, mean, std)
+        methods.append({"method": label, "seconds": secs} | scores)
+        log(f"impute {name} seed {seed} {label}: {methods[-1]['rmse']}, {methods[-1]['acc']} ({secs:.0f} s)")
+    by = {m["method"]: m for m in methods}
+    td, knn = by["tabdiff"], by["KNNImputer"]
+    beats = {"rmse": td["rmse"] is not None and td["rmse"] < knn["rmse"],
+             "acc": td["acc"] is not None and td["acc"] > knn["acc"]}
+    return {"table": name, "seed": seed, "n_test": len(test), "n_train": len(train),
+            "n_fit_rows": len(fit_rows),
+            "hidden": int(mask.to_numpy().sum()), "methods": methods, "beats": beats,
+            "beats_both": beats["rmse"] and beats["acc"]}
+
+
+# ------------------------------------------------------------ the report
+
+def environment() -> list[str]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    ram = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                  if x.startswith("MemTotal"))
+        ram = f"{kb / 2**20:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    versions = []
+    for pkg in ("tabdiff", "torch", "numpy", "pandas", "scikit-learn"):
+        try:
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{pkg} not installed")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
+    return [f"- Machine: {os.cpu_count()} logical CPUs, {cpu}, {ram} RAM, GPU {gpu}; {platform.platform()}; "
+            f"load average at the end {load} (a shared machine: compare seconds within one run only)",
+            f"- Python {platform.python_version()}; {'; '.join(versions)}"]
+
+
+def section_iris_conditional(recs: list[dict], plan: Plan) -> tuple[list[str], list[str]]:
+    lines = ["## 1. Conditional fidelity, Iris (`conditions=[\"target=<species>\"]`)", "",
+             f"{plan.iris_cond_rows} generated rows per species vs the 50 real rows of that species "
+             f"(model fitted on all 150 rows). Checks: |Δmean|/std_real ≤ {MEAN_TOL} and std ratio in "
+             f"[{STD_RATIO[0]}, {STD_RATIO[1]}] for each of the 4 numeric columns, C2ST (LR) ≥ {C2ST_MIN} "
+             "per species: 27 checks per resample setting.", "",
+             "| seed | resample | species | checks passed | worst \\|Δmean\\|/std (column) "
+             "| std ratio min–max | C2ST LR | C2ST check | sample s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    fails = []
+    for r in recs:
+        n_ok = sum(c["mean_ok"] + c["std_ok"] for c in r["cols"]) + r["c2st_ok"]
+        worst = max(r["cols"], key=lambda c: c["dmean"])
+        ratios = [c["ratio"] for c in r["cols"]]
+        lines.append(f"| {r['seed']} | {r['resample']} | {r['species']} | {n_ok}/9 | {worst['dmean']:.2f} "
+                     f"({worst['column']}) | {min(ratios):.2f}–{max(ratios):.2f} | {fmt(r['c2st'])} | "
+                     f"{verdict(r['c2st_ok'])} | {r['seconds']:.1f} |")
+        for c in r["cols"]:
+            if not c["mean_ok"]:
+                fails.append(f"Iris conditional, seed {r['seed']}, resample {r['resample']}, {r['species']}: "
+                             f"{c['column']} |Δmean|/std = {c['dmean']:.2f} > {MEAN_TOL}")
+            if not c["std_ok"]:
+                fails.append(f"Iris conditional, seed {r['seed']}, resample {r['resample']}, {r['species']}: "
+                             f"{c['column']} std ratio = {c['ratio']:.2f} outside {list(STD_RATIO)}")
+        if not r["c2st_ok"]:
+            fails.append(f"Iris conditional, seed {r['seed']}, resample {r['resample']}, {r['species']}: "
+                         f"C2ST LR = {fmt(r['c2st'])} < {C2ST_MIN}")
+        if not r["all_given"]:
+            fails.append(f"Iris conditional, resample {r['resample']}, {r['species']}: "
+                         "a row lacks the given species")
+    totals = {}
+    for r in recs:
+        t = totals.setdefault(r["resample"], [0, 0])
+        t[0] += sum(c["mean_ok"] + c["std_ok"] for c in r["cols"]) + r["c2st_ok"]
+        t[1] += 9
+    needed = [res for res, (ok, n) in sorted(totals.items()) if ok == n]
+    lines += ["", "Checks passed per resample setting (all seeds): "
+              + "; ".join(f"resample {res}: {ok}/{n}" for res, (ok, n) in sorted(totals.items())) + ".",
+              "Smallest resample with every check passing: "
+              + (f"**{needed[0]}**." if needed else f"**none of {list(plan.resamples)}**."), "",
+              "<details><summary>Per column</summary>", "",
+              "| seed | resample | species | column | mean real | mean gen | \\|Δmean\\|/std | std real "
+              "| std gen | ratio | mean | std |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        for c in r["cols"]:
+            lines.append(f"| {r['seed']} | {r['resample']} | {r['species']} | {c['column']} "
+                         f"| {c['mean_real']:.3f} | {c['mean_gen']:.3f} | {c['dmean']:.2f} "
+                         f"| {c['std_real']:.3f} | {c['std_gen']:.3f} | {c['ratio']:.2f} "
+                         f"| {verdict(c['mean_ok'])} | {verdict(c['std_ok'])} |")
+    lines += ["", "</details>", ""]
+    return lines, fails
+
+
+def section_adult_conditional(recs: list[dict], plan: Plan) -> tuple[list[str], list[str]]:
+    lines = ["## 2. Adult, `conditions=[\"income=>50K\"]`", ""]
+    fails = []
+    for rec in recs:
+        col, op, val = rec["parse"][0]
+        intended = (col, op, val) == ("income", "=", ">50K")
+        lines.append(f"Seed {rec['seed']}: `income=>50K` parses as column `{col}`, op `{op}`, value `{val}`"
+                     + (" (as intended)." if intended else " (**not as intended**)."))
+        if not intended:
+            fails.append(f"Adult: `income=>50K` parsed as {(col, op, val)}")
+    lines += ["", f"{plan.adult_gen_rows} generated rows each. Shape error % = 100·(1 − mean KS/TV "
+              "complement) (evaluate_tables); the check (conditional ≤ "
+              f"{SHAPE_RATIO_MAX:g}× unconditional) uses the 14 columns other than `income`.", "",
+              "| seed | rows | vs real rows | shape err % (14 cols) | shape err % (15 cols) | C2ST LR "
+              "| ratio to unconditional | check | sample s |", "|---|---|---|---|---|---|---|---|---|"]
+    for rec in recs:
+        u, ig = rec["uncond"], rec["ignored"]
+        lines.append(f"| {rec['seed']} | unconditional | all {rec['n_train']} training rows | "
+                     f"{u['shape_wo']:.2f} | {u['shape_all']:.2f} | {fmt(u['c2st'])} | 1 | – "
+                     f"| {u['seconds']:.1f} |")
+        lines.append(f"| {rec['seed']} | unconditional (condition ignored) | {rec['n_real_gt']} real >50K "
+                     f"| {ig['shape_wo']:.2f} | {ig['shape_all']:.2f} | {fmt(ig['c2st'])} "
+                     f"| {ig['shape_wo'] / u['shape_wo']:.2f} | – | – |")
+        for c in rec["conds"]:
+            lines.append(f"| {rec['seed']} | income=>50K, resample {c['resample']} | {rec['n_real_gt']} real "
+                         f">50K | {c['shape_wo']:.2f} | {c['shape_all']:.2f} | {fmt(c['c2st'])} "
+                         f"| {c['ratio']:.2f} | {verdict(c['ok'])} | {c['seconds']:.1f} |")
+            if not c["ok"]:
+                fails.append(f"Adult conditional, seed {rec['seed']}, resample {c['resample']}: shape error "
+                             f"{c['shape_wo']:.2f} % = {c['ratio']:.2f}× unconditional > "
+                             f"{SHAPE_RATIO_MAX:g}×")
+            if not c["all_given"]:
+                fails.append(f"Adult conditional, resample {c['resample']}: a row has income other than "
+                             ">50K")
+        lines.append("")
+        lines.append(f"Seed {rec['seed']}: share of >50K among the unconditional rows "
+                     f"{rec['uncond']['share_gt']:.3f} (real: {rec['n_real_gt'] / rec['n_train']:.3f}); the "
+                     "\"condition ignored\" row is what a sampler that did not condition at all would score "
+                     "against the >50K rows.")
+    lines.append("")
+    return lines, fails
+
+
+def section_imputation(recs: list[dict], plan: Plan) -> tuple[list[str], list[str]]:
+    lines = ["## 3. Imputation (20 % of observed test cells hidden completely at random)", "",
+             f"tabdiff: `impute(df_holes, draws={plan.draws})`, mean over draws (numbers) / mode "
+             "(categories), model fitted on the train split. Baselines fitted on train + holed test rows "
+             "(numbers standardized with the train split, categories one-hot, argmax back). RMSE in "
+             "train-standardized units over the hidden numeric cells (lower is better); accuracy over the "
+             "hidden categorical cells.", "",
+             "| table | seed | method | RMSE (std units) | accuracy | hidden num / cat cells | seconds |",
+             "|---|---|---|---|---|---|---|"]
+    fails = []
+    for rec in recs:
+        best_rmse = min(m["rmse"] for m in rec["methods"] if m["rmse"] is not None)
+        best_acc = max(m["acc"] for m in rec["methods"] if m["acc"] is not None)
+        for m in rec["methods"]:
+            rm = fmt(m["rmse"]) if m["rmse"] != best_rmse else f"**{fmt(m['rmse'])}**"
+            ac = fmt(m["acc"]) if m["acc"] != best_acc else f"**{fmt(m['acc'])}**"
+            lines.append(f"| {rec['table']} | {rec['seed']} | {m['method']} | {rm} | {ac} | {m['n_num']} / "
+                         f"{m['n_cat']} | {m['seconds']:.1f} |")
+            if m.get("changed"):
+                fails.append(f"Imputation {rec['table']}: {m['method']} changed {m['changed']} "
+                             "observed cells")
+            if m.get("error"):
+                fails.append(f"Imputation {rec['table']}, seed {rec['seed']}: `{m['method']}` on the "
+                             f"holed test rows raised `{m['error']}`; measured after moving {m['snapped']} "
+                             "observed cell(s) to the nearest training value")
+    splits = [f"{r['table']} {r['n_train']} train / {r['n_test']} test rows"
+              + (f" (KNN/Iterative fitted on {r['n_fit_rows']} of the train rows + the holed test)"
+                 if r["n_fit_rows"] < r["n_train"] else "") for r in recs]
+    lines += ["", "Bold: best per table and metric. Splits: " + "; ".join(dict.fromkeys(splits)) + ".", "",
+              "| table | seed | tabdiff RMSE < KNN | tabdiff accuracy > KNN | both |",
+              "|---|---|---|---|---|"]
+    for rec in recs:
+        lines.append(f"| {rec['table']} | {rec['seed']} | {verdict(rec['beats']['rmse'])} | "
+                     f"{verdict(rec['beats']['acc'])} | {verdict(rec['beats_both'])} |")
+    by_seed: dict[int, list[dict]] = {}
+    for rec in recs:
+        by_seed.setdefault(rec["seed"], []).append(rec)
+    for seed, group in by_seed.items():
+        wins = sum(r["beats_both"] for r in group)
+        need = min(2, len(group))
+        ok = wins >= need
+        lines.append("")
+        lines.append(f"Seed {seed}: tabdiff beats KNNImputer on both metrics on {wins} of {len(group)} "
+                     f"tables (target ≥ {need}{' of 3' if len(group) == 3 else ''}): {verdict(ok)}.")
+        if not ok:
+            fails.append(f"Imputation, seed {seed}: tabdiff beats KNNImputer on both metrics on {wins} of "
+                         f"{len(group)} tables (< {need})")
+    lines.append("")
+    return lines, fails
+
+
+def section_infer(recs: list[dict], plan: Plan) -> tuple[list[str], list[str]]:
+    lines = ["## 4. Inverse queries, Iris", "",
+             f"`infer(..., num_samples={plan.infer_samples})` on the model fitted on all 150 rows.", "",
+             "| seed | resample | setosa → petal length mean (cm) | real mean | \\|Δ\\| ≤ 0.1 "
+             "| petal length 5.5 → P(virginica) | P > 0.9 | all probabilities | seconds |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    fails = []
+    for r in recs:
+        probs = ", ".join(f"{k} {v:.3f}" for k, v in r["probs"].items())
+        lines.append(f"| {r['seed']} | {r['resample']} | {r['mean']:.3f} (std {r['std']:.3f}) "
+                     f"| {r['real_mean']:.3f} | {verdict(r['mean_ok'])} | {r['p_virginica']:.3f} "
+                     f"| {verdict(r['p_ok'])} | {probs} | {r['seconds']:.1f} |")
+        if not r["mean_ok"]:
+            fails.append(f"Infer, seed {r['seed']}, resample {r['resample']}: setosa petal length mean "
+                         f"{r['mean']:.3f} vs real {r['real_mean']:.3f}")
+        if not r["p_ok"]:
+            fails.append(f"Infer, seed {r['seed']}, resample {r['resample']}: "
+                         f"P(virginica | petal length 5.5) = {r['p_virginica']:.3f}")
+    lines.append("")
+    return lines, fails
+
+
+def section_rare(recs: list[dict]) -> tuple[list[str], list[str]]:
+    col, level = RARE_LEVEL
+    lines = [f"## 5. Conditioning on a level seen once in training (`{col}={level}`)", "",
+             "| seed | training rows with the level | rows asked | rows returned | all carry the level "
+             "| seconds | check |", "|---|---|---|---|---|---|---|"]
+    fails = []
+    for r in recs:
+        lines.append(f"| {r['seed']} | {r['n_train']} | {r['asked']} | {r['rows']} | {r['all_given']} | "
+                     f"{r['seconds']:.1f} | {verdict(r['ok'])} |")
+        if r["error"]:
+            lines.append(f"\nError: `{r['error']}`\n")
+        if not r["ok"]:
+            fails.append(f"Rare level, seed {r['seed']}: {r['rows']} of {r['asked']} rows"
+                         + (f" ({r['error']})" if r["error"] else ""))
+    lines.append("")
+    return lines, fails
+
+
+def write_atomic(path: Path, text: str) -> None:
+    from tabdiff_cli.io import atomic_write
+
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+# ------------------------------------------------------------ main
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="small sizes and budgets; prints the report, writes a file only with --out")
+    ap.add_argument("--tables", default="iris,wine,adult", help="comma-separated subset of iris,wine,adult")
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds (model, sampling and holes)")
+    ap.add_argument("--adult-max-time", type=float, default=None,
+                    help="seconds of Adult training (default 180)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"report path (default {RESULTS.relative_to(REPO)})")
+    args = ap.parse_args(argv)
+    args.tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    bad = set(args.tables) - {"iris", "wine", "adult"}
+    if bad:
+        ap.error(f"unknown table(s) {sorted(bad)}; choose from iris, wine, adult")
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else Plan()
+    if args.adult_max_time is not None:
+        plan.adult_max_time = args.adult_max_time
+    out_path = args.out if args.out is not None else (None if args.quick else RESULTS)
+    command = " ".join(["python", os.path.relpath(Path(sys.argv[0]).resolve(), REPO), *sys.argv[1:]])
+
+    # One BLAS thread: on this shared, loaded 2-core machine the default BLAS thread pools made one
+    # IterativeImputer round on 1,300 x 107 cells take 137 s instead of 3 s (measured). threadpoolctl only
+    # limits libraries already loaded, and scipy brings its own OpenBLAS, hence the imports first; torch
+    # (its own MKL/OpenMP threads) is not affected.
+    import scipy.linalg  # noqa: F401
+    import sklearn.impute  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+    t_start = time.perf_counter()
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    iris_cond, infers, adult_cond, rares, imputes, trainings, errors = [], [], [], [], [], [], []
+
+    def guarded(what: str, fn, *a, **k):
+        """Run one measurement; an exception goes into the report instead of ending the run."""
+        try:
+            return fn(*a, **k)
+        except Exception as exc:
+            tb = traceback.format_exc().strip().splitlines()
+            errors.append(f"{what}: {type(exc).__name__}: {exc} ({tb[-3].strip() if len(tb) > 2 else ''})")
+            log(f"ERROR in {what}:\n{traceback.format_exc()}")
+            return None
+
+    for seed in args.seeds:
+        if "iris" in args.tables:
+            iris, train, test = load_small("iris")
+            log(f"fitting Iris (all rows), seed {seed}")
+            got = guarded("fit Iris", fit, iris, seed, steps=plan.small_steps)
+            if got:
+                synth, note = got
+                trainings.append(f"Iris, all rows, seed {seed}: {note}")
+                iris_cond += guarded("Iris conditional", iris_conditional, synth, iris, seed, plan) or []
+                infers += guarded("Iris infer", iris_infer, synth, iris, seed, plan) or []
+            got = guarded("fit Iris train split", fit, train, seed, steps=plan.small_steps)
+            if got:
+                synth, note = got
+                trainings.append(f"Iris, train split, seed {seed}: {note}")
+                rec = guarded("Iris imputation", imputation, "iris", synth, train, test, seed, plan, None)
+                imputes += [rec] if rec else []
+        if "wine" in args.tables:
+            _, train, test = load_small("wine")
+            log(f"fitting Wine (train split), seed {seed}")
+            got = guarded("fit Wine", fit, train, seed, steps=plan.small_steps)
+            if got:
+                synth, note = got
+                trainings.append(f"Wine, train split, seed {seed}: {note}")
+                rec = guarded("Wine imputation", imputation, "wine", synth, train, test, seed, plan, None)
+                imputes += [rec] if rec else []
+        if "adult" in args.tables:
+            train, test = load_adult(plan.adult_test_rows)
+            log(f"fitting Adult, seed {seed}, max_time {plan.adult_max_time:g} s")
+            got = guarded("fit Adult", fit, train, seed, max_time=plan.adult_max_time)
+            if got:
+                synth, note = got
+                trainings.append(f"Adult, train file, seed {seed}, training.max_time = "
+                                 f"{plan.adult_max_time:g} s: {note}")
+                rec = guarded("Adult conditional", adult_conditional, synth, train, seed, plan)
+                if rec:
+                    rec["n_train"] = len(train)
+                    adult_cond.append(rec)
+                rec = guarded("Adult rare level", adult_rare, synth, train, seed, plan)
+                rares += [rec] if rec else []
+                rec = guarded("Adult imputation", imputation, "adult", synth, train, test, seed, plan,
+                              plan.baseline_train_rows)
+                imputes += [rec] if rec else []
+
+    total = time.perf_counter() - t_start
+    lines = ["# Conditioning, imputation and inverse queries: measurements", "",
+             "Written by `benchmarks/bench_conditioning.py` (its docstring defines every number and unit; "
+             "`make bench-conditioning` runs it without flags).", "",
+             f"- Date: {started}; total run time {total / 60:.1f} min",
+             f"- Command: `{command}`" + (" (**--quick: smoke-test sizes, not the issue's measurement**)"
+                                          if args.quick else ""),
+             *environment(),
+             "- Models: `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)` (the packaged default "
+             "config)" + (f", training.steps = {plan.small_steps} on Iris/Wine (--quick)"
+                          if plan.small_steps else "")
+             + f"; Adult capped with training.max_time = {plan.adult_max_time:g} s (the default's 3,200 "
+             "steps would take ~10 min on this machine).",
+             *[f"  - {t}" for t in trainings], ""]
+    fails: list[str] = []
+    for recs, section in ((iris_cond, lambda r: section_iris_conditional(r, plan)),
+                          (adult_cond, lambda r: section_adult_conditional(r, plan)),
+                          (imputes, lambda r: section_imputation(r, plan)),
+                          (infers, lambda r: section_infer(r, plan)),
+                          (rares, section_rare)):
+        if recs:
+            part, bad = section(recs)
+            lines += part
+            fails += bad
+    lines += ["## What failed", ""]
+    lines += [f"- {f}" for f in fails + [f"error: {e}" for e in errors]] or ["- nothing"]
+    lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if out_path is not None:
+        write_atomic(out_path, text)
+        log(f"wrote {out_path}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

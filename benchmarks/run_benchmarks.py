@@ -1,0 +1,737 @@
+"""Benchmark tabdiff against the tools a user would pick instead; writes benchmarks/RESULTS.md.
+
+    python benchmarks/run_benchmarks.py                  # everything (`make bench`), about 50 minutes
+    python benchmarks/run_benchmarks.py --quick          # 1 seed, small budgets: smoke test
+    python benchmarks/run_benchmarks.py --datasets iris --systems tabdiff,ctgan --seeds 0
+    python benchmarks/run_benchmarks.py --report-only    # rebuild RESULTS.md from results/*.json
+
+Each system x dataset x seed runs fit + sample in a fresh subprocess (`--worker`), so that its peak memory is
+its own and a crash, a hang (killed at the run's timeout) or a missing peer is recorded, not fatal. The parent
+scores the generated table with `tabdiff_cli.evaluate.evaluate_tables` against the training rows, with the
+real held-out rows as the test split, and writes one JSON file per run to benchmarks/results/.
+
+TIME PLAN of `make bench` on 2 idle CPU cores (60 minutes in all; `expected_s` in the plans below)
+------------------------------------------------------------------------------------------------
+Per run, with process start-up (~5-8 s of imports) and scoring; x 3 seeds.
+
+Iris / Wine (120 / 142 training rows): about 16 minutes for both.
+    tabdiff (seed config)   the seed's recipe unchanged (5000 full-batch epochs, 1000 steps)   30 / 35 s
+    tabdiff (default)       the packaged default                                              15 / 20 s
+    SDV GaussianCopula      defaults                                                          10 / 12 s
+    SDV CTGAN, TVAE         SDV defaults (300 epochs, one batch each at this size)      25 / 30, 15 / 17 s
+    ForestDiffusion         duplicate_K 10 / 5 and n_t 20 instead of 100 and 50: the tool fits one
+                            XGBoost model per noise level and output column (~2.5 ms of CPU per tree),
+                            and its defaults take ~3 / ~10 min a run here                     25 / 45 s
+    mostlyai-engine         defaults (its early stopping stops after a few epochs)            22 / 25 s
+Adult (32,561 training rows, 16,281 test rows): about 33 minutes, B = ADULT_BUDGET_S = 60 s.
+    tabdiff (default)       training.max_time = B                                                 B + 45 s
+    mostlyai-engine         max_training_time = B / 60 minutes (the same budget; analyse, encode
+                            and sampling come on top)                                             B + 70 s
+    tabdiff (seed config)   the seed's recipe capped at ADULT_SEED_BUDGET_S = 20 s of training       65 s
+    SDV GaussianCopula      defaults                                                                 60 s
+    SDV CTGAN               5 epochs (~8 s each; its default 300 would take ~45 min a run)           95 s
+    SDV TVAE                15 epochs (~2.5 s each; default 300)                                     90 s
+    ForestDiffusion         300-row subsample, duplicate_K 5, n_t 10, 10 trees; Adult one-hot encodes
+                            to ~100 columns, so every tree costs ~100x more than on Iris (a 500-row
+                            fit at these settings took 2.5 CPU-minutes); samples all 32,561 rows     110 s
+    scoring                 evaluate_tables with max_rows = ADULT_EVAL_MAX_ROWS for the detection and
+                            TSTR models (shape and trend use every row): ~20 s, inside the figures above
+A run still going at its timeout is killed and recorded as "timeout". A run that would end past the
+deadline (55 min from the start; --deadline-min) is not started and is recorded as "skipped", so a busier
+machine loses the last Adult seeds rather than overrunning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))  # peers.py sits beside this file
+
+from peers import PEER_PACKAGES, SYSTEM_KEYS, SYSTEMS, PeerUnavailable, make_adapter  # noqa: E402
+
+SEEDS = (0, 1, 2)
+SPLIT_SEED = 0
+TEST_SHARE = 0.2
+ADULT_BUDGET_S = 60.0  # tabdiff (default) and mostlyai-engine on Adult: the same wall-clock training budget
+ADULT_SEED_BUDGET_S = 20.0  # the seed's recipe on Adult
+ADULT_EVAL_MAX_ROWS = 10_000
+RSS_POLL_S = 0.25
+RUN_PRIORITY = ("tabdiff (default)", "mostlyai-engine TabularARGN", "tabdiff (seed config)",
+                "SDV GaussianCopula", "SDV TVAE", "SDV CTGAN", "ForestDiffusion")
+DEADLINE_MIN = 55.0  # `make bench` must end within 60 minutes, venv check included
+
+
+# ------------------------------------------------------------------------------------------------ the plan
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """How one system runs on one dataset.
+
+    budget_s: training wall-clock budget handed to the adapter in seconds (None: the tool's own length).
+    timeout_s: fit + sample are killed past this many seconds (recorded as "timeout").
+    options: adapter options (epochs, rows, ...), see peers.py.
+    note: why the settings differ from the tool's defaults, printed under the results table.
+    expected_s: expected seconds of the whole run (start-up, fit, sample, scoring) on 2 idle cores, from the
+        time plan above; a run that would end past the deadline is skipped, not started.
+    """
+
+    budget_s: float | None = None
+    timeout_s: float = 300.0
+    options: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    expected_s: float = 30.0
+
+
+def small_plan(wine: bool) -> dict[str, RunPlan]:
+    """Iris / Wine: every tool at its defaults except ForestDiffusion (see the time plan)."""
+    fd_k = 5 if wine else 10
+    return {
+        "tabdiff (seed config)": RunPlan(expected_s=35 if wine else 30, note="the seed's recipe unchanged"),
+        "tabdiff (default)": RunPlan(expected_s=20 if wine else 15),
+        "SDV GaussianCopula": RunPlan(expected_s=12 if wine else 10),
+        "SDV CTGAN": RunPlan(expected_s=30 if wine else 25),
+        "SDV TVAE": RunPlan(expected_s=17 if wine else 15),
+        "ForestDiffusion": RunPlan(
+            expected_s=45 if wine else 25, options={"duplicate_K": fd_k, "n_t": 20},
+            note=f"duplicate_K {fd_k}, n_t 20 (defaults 100, 50: {'~10' if wine else '~3'} min a run here)"),
+        "mostlyai-engine TabularARGN": RunPlan(expected_s=25 if wine else 22),
+    }
+
+
+def adult_plan(budget_s: float) -> dict[str, RunPlan]:
+    """Adult: time-bounded tools get `budget_s`; the others get sizes that fit about as long (time plan)."""
+    same = "(the same budget as {})"
+    return {
+        "tabdiff (seed config)": RunPlan(
+            budget_s=ADULT_SEED_BUDGET_S, expected_s=ADULT_SEED_BUDGET_S + 45,
+            note="the seed's recipe, training capped by time (5000 full-batch epochs would take hours)"),
+        "tabdiff (default)": RunPlan(
+            budget_s=budget_s, timeout_s=budget_s + 300, expected_s=budget_s + 45,
+            note="training.max_time " + same.format("mostlyai-engine")),
+        "SDV GaussianCopula": RunPlan(expected_s=60),
+        "SDV CTGAN": RunPlan(expected_s=95, options={"epochs": 5},
+                             note="5 epochs (SDV default 300: about an hour a run on 2 cores)"),
+        "SDV TVAE": RunPlan(expected_s=90, options={"epochs": 15},
+                            note="15 epochs (SDV default 300)"),
+        "ForestDiffusion": RunPlan(
+            expected_s=110, options={"max_rows": 300, "duplicate_K": 5, "n_t": 10, "n_estimators": 10},
+            note="fit on a seeded 300-row subsample with duplicate_K 5, n_t 10, 10 trees (defaults 100, "
+                 "50, 100; with ~100 one-hot columns even a 500-row fit at these settings takes 2.5 "
+                 "CPU-minutes); samples the full row count"),
+        "mostlyai-engine TabularARGN": RunPlan(
+            budget_s=budget_s, timeout_s=budget_s + 400, expected_s=budget_s + 70,
+            note="max_training_time in minutes " + same.format("tabdiff default")
+                 + "; its early stopping may end sooner"),
+    }
+
+
+def quick_small_plan() -> dict[str, RunPlan]:
+    """--quick on Iris / Wine: tiny budgets, a smoke test of every path."""
+    return {
+        "tabdiff (seed config)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=20),
+        "tabdiff (default)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=15),
+        "SDV GaussianCopula": RunPlan(expected_s=10),
+        "SDV CTGAN": RunPlan(options={"epochs": 30}, note="30 epochs (quick)", expected_s=15),
+        "SDV TVAE": RunPlan(options={"epochs": 30}, note="30 epochs (quick)", expected_s=12),
+        "ForestDiffusion": RunPlan(options={"duplicate_K": 5, "n_t": 10, "n_estimators": 20},
+                                   note="duplicate_K 5, n_t 10, 20 trees (quick)", expected_s=15),
+        "mostlyai-engine TabularARGN": RunPlan(budget_s=10, note="max_training_time 10 s (quick)",
+                                               expected_s=20),
+    }
+
+
+def quick_adult_plan(budget_s: float) -> dict[str, RunPlan]:
+    """--quick on Adult: tabdiff default and mostlyai-engine keep their real budget (the Adult check)."""
+    return {
+        **adult_plan(budget_s),
+        "tabdiff (seed config)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=50),
+        "SDV CTGAN": RunPlan(options={"epochs": 1}, note="1 epoch (quick)", expected_s=60),
+        "SDV TVAE": RunPlan(options={"epochs": 2}, note="2 epochs (quick)", expected_s=60),
+        "ForestDiffusion": RunPlan(options={"max_rows": 100, "duplicate_K": 2, "n_t": 5, "n_estimators": 5},
+                                   note="100-row subsample, duplicate_K 2, n_t 5, 5 trees (quick)",
+                                   expected_s=40),
+    }
+
+
+def plan_for(dataset: str, system: str, quick: bool, adult_budget_s: float = ADULT_BUDGET_S) -> RunPlan:
+    """The RunPlan of `system` on `dataset` (full or --quick)."""
+    if dataset == "adult":
+        return (quick_adult_plan if quick else adult_plan)(adult_budget_s)[system]
+    return (quick_small_plan() if quick else small_plan(dataset == "wine"))[system]
+
+
+# ------------------------------------------------------------------------------------------------ datasets
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A benchmark table: train and test frames, the TSTR target and the evaluator's discrete columns."""
+
+    name: str
+    train: Any
+    test: Any
+    target: str
+    discrete: list[str]
+    eval_max_rows: int
+    split_note: str
+
+
+def shared_dir() -> Path:
+    """The project's shared folder: $TABDIFF_SHARED, else ../shared beside the repository."""
+    return Path(os.environ.get("TABDIFF_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def discrete_columns(df) -> list[str]:
+    """The schema's categorical and boolean columns (tabdiff_cli.schema.infer_schema)."""
+    from tabdiff_cli.schema import infer_schema
+
+    return [c.name for c in infer_schema(df).of_kind("categorical", "boolean")]
+
+
+def load_dataset(name: str) -> Dataset:
+    """Iris / Wine: fixed stratified 80/20 split (seed 0) of the built-in table; Adult: the shared files."""
+    from tabdiff_cli.io import read_table
+
+    if name in ("iris", "wine"):
+        from sklearn.model_selection import train_test_split
+
+        df = read_table(name)
+        train, test = train_test_split(df, test_size=TEST_SHARE, stratify=df["target"],
+                                       random_state=SPLIT_SEED)
+        train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+        note = f"built-in, stratified {1 - TEST_SHARE:.0%}/{TEST_SHARE:.0%} split (seed {SPLIT_SEED})"
+        return Dataset(name, train, test, "target", discrete_columns(train), 20_000, note)
+    if name == "adult":
+        data = shared_dir() / "data"
+        train, test = read_table(data / "adult.csv"), read_table(data / "adult_test.csv")
+        note = "shared/data/adult.csv (train) and adult_test.csv (test); `?` read as missing"
+        return Dataset(name, train, test, "income", discrete_columns(train), ADULT_EVAL_MAX_ROWS, note)
+    raise SystemExit(f"unknown dataset '{name}'; known: iris, wine, adult")
+
+
+# ------------------------------------------------------------------------------------------------ the worker
+
+
+def worker_main(spec_path: str) -> int:
+    """Subprocess body: fit + sample one system, write the generated table and the timings.
+
+    Measured: import seconds (the tool's start-up, reported apart), fit seconds and sample seconds (wall
+    clock, time.perf_counter), and this process's peak resident
+    memory in MB (getrusage ru_maxrss, KiB on Linux) with that of its waited-for children.
+    """
+    import pandas as pd
+
+    spec = json.loads(Path(spec_path).read_text())
+    out: dict[str, Any] = {"status": "ok"}
+    try:
+        train = pd.read_pickle(spec["train_path"])
+        t_import = time.perf_counter()
+        adapter = make_adapter(spec["system"], **spec["options"]).load()
+        t0 = time.perf_counter()
+        out["import_s"] = t0 - t_import
+        adapter.fit(train, spec["discrete"], spec["seed"], spec["budget_s"])
+        t1 = time.perf_counter()
+        gen = adapter.sample(spec["n_sample"], spec["seed"])
+        t2 = time.perf_counter()
+        gen.to_pickle(spec["gen_path"])
+        out.update(fit_s=t1 - t0, sample_s=t2 - t1)
+    except PeerUnavailable as exc:
+        out.update(status="unavailable", error=str(exc))
+    except Exception as exc:  # any failure of a peer is a result to report, not a crash of the benchmark
+        out.update(status="error", error=f"{type(exc).__name__}: {exc}"[:500],
+                   traceback=traceback.format_exc()[-3000:])
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    out.update(maxrss_self_mb=own, maxrss_children_mb=kids)
+    Path(spec["result_path"]).write_text(json.dumps(out))
+    return 0
+
+
+def _tree_rss_mb(proc) -> float:
+    """Resident memory in MB of a psutil process and all its descendants (0 if it has gone)."""
+    import psutil
+
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def run_subprocess(spec_path: Path, timeout_s: float, log_path: Path) -> tuple[str, float, float]:
+    """Run the worker; poll its process tree's RSS. Returns (status, wall seconds, polled peak RSS in MB).
+
+    status: "done" (the worker exited; its own JSON says ok/error/unavailable), "timeout" (killed), or
+    "crashed" (exit code not 0, e.g. killed by the OOM killer).
+    """
+    try:
+        import psutil
+    except ImportError:  # fall back on the worker's own getrusage figure
+        psutil = None
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_path)]
+    start = time.perf_counter()
+    peak = 0.0
+    with open(log_path, "wb") as log:
+        # A session of its own so that a timeout kills the peer's worker pools too (ForestDiffusion's joblib).
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=REPO_ROOT)
+        handle = psutil.Process(proc.pid) if psutil else None
+        while proc.poll() is None:
+            if time.perf_counter() - start > timeout_s:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return "timeout", time.perf_counter() - start, peak
+            if handle is not None:
+                peak = max(peak, _tree_rss_mb(handle))
+            time.sleep(RSS_POLL_S)
+    status = "done" if proc.returncode == 0 else "crashed"
+    return status, time.perf_counter() - start, peak
+
+
+# ------------------------------------------------------------------------------------------------ one run
+
+
+def slug(text: str) -> str:
+    """File-name-safe form of a system name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def key_metrics(report: dict) -> dict[str, float | None]:
+    """The headline numbers of an evaluate_tables report (units: % for errors, scores in [0, 1])."""
+    tstr = report.get("tstr") or {}
+    synth, real = tstr.get("train_synth") or {}, tstr.get("train_real") or {}
+    privacy = report.get("privacy") or {}
+    return {
+        "shape_error_pct": report["shape"].get("shape_error_pct"),
+        "trend_error_pct": report["trend"].get("trend_error_pct"),
+        "c2st_lr": report["c2st"].get("logistic_regression"),
+        "c2st_gbt": report["c2st"].get("gradient_boosting"),
+        "alpha_precision": report.get("alpha_precision"),
+        "beta_recall": report.get("beta_recall"),
+        "tstr_accuracy": synth.get("accuracy"),
+        "tstr_macro_f1": synth.get("macro_f1"),
+        "trtr_accuracy": real.get("accuracy"),
+        "trtr_macro_f1": real.get("macro_f1"),
+        "dcr_ratio": privacy.get("dcr_ratio"),
+        "dcr_share": privacy.get("dcr_share"),
+        "dcr_share_ideal": privacy.get("dcr_share_ideal"),
+        "exact_copy_share": privacy.get("exact_copy_share"),
+    }
+
+
+def run_one(ds: Dataset, system: str, seed: int, plan: RunPlan, workdir: Path, train_path: Path) -> dict:
+    """Fit + sample `system` on `ds` in a subprocess, then score the generated table; returns the record."""
+    import pandas as pd
+
+    tag = f"{ds.name}__{slug(system)}__seed{seed}"
+    spec = {
+        "system": system, "seed": seed, "budget_s": plan.budget_s, "options": plan.options,
+        "discrete": ds.discrete, "n_sample": len(ds.train), "train_path": str(train_path),
+        "gen_path": str(workdir / f"{tag}.gen.pkl"), "result_path": str(workdir / f"{tag}.result.json"),
+    }
+    spec_path = workdir / f"{tag}.spec.json"
+    spec_path.write_text(json.dumps(spec))
+    log_path = workdir / f"{tag}.log"
+    status, wall_s, polled_mb = run_subprocess(spec_path, plan.timeout_s, log_path)
+    record: dict[str, Any] = {
+        "dataset": ds.name, "system": system, "seed": seed, "plan": asdict(plan), "wall_s": wall_s,
+        "n_train": len(ds.train), "n_test": len(ds.test), "n_sample": len(ds.train),
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line(),
+    }
+    result_path = Path(spec["result_path"])
+    if status == "timeout":
+        record.update(status="timeout", error=f"killed after {plan.timeout_s:.0f} s")
+    elif not result_path.exists():
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+        record.update(status="error", error=f"worker exited without a result: {' | '.join(tail)}"[:500])
+    else:
+        result = json.loads(result_path.read_text())
+        record.update(result)
+        record["peak_rss_mb"] = max(polled_mb, result["maxrss_self_mb"], result["maxrss_children_mb"])
+    if record["status"] == "ok":
+        record.update(score(ds, pd.read_pickle(spec["gen_path"]), seed))
+    return record
+
+
+def score(ds: Dataset, gen, seed: int) -> dict:
+    """evaluate_tables(train, gen, test, target, discrete) → {"metrics", "report", "eval_s"} (or an error)."""
+    from tabdiff_cli.evaluate import evaluate_tables
+
+    t0 = time.perf_counter()
+    try:
+        report = evaluate_tables(ds.train, gen, test=ds.test, target=ds.target, discrete_columns=ds.discrete,
+                                 seed=seed, max_rows=ds.eval_max_rows)
+    except Exception as exc:  # a malformed generated table is that system's failure
+        return {"status": "error", "error": f"evaluation failed: {type(exc).__name__}: {exc}"[:500]}
+    return {"metrics": key_metrics(report), "report": report, "eval_s": time.perf_counter() - t0}
+
+
+def reference_record(ds: Dataset) -> dict:
+    """The real held-out rows scored as if generated: the floor the evaluator reaches on real data."""
+    from tabdiff_cli.evaluate import evaluate_tables
+
+    report = evaluate_tables(ds.train, ds.test, discrete_columns=ds.discrete, seed=0,
+                             max_rows=ds.eval_max_rows)
+    return {"dataset": ds.name, "system": "reference", "metrics": key_metrics(report),
+            "n_train": len(ds.train), "n_test": len(ds.test), "split_note": ds.split_note}
+
+
+# ------------------------------------------------------------------------------------------------ environment
+
+
+def command_line() -> str:
+    """The command as typed (relative to the repository root)."""
+    script = os.path.relpath(Path(sys.argv[0]).resolve(), REPO_ROOT) if sys.argv else "run_benchmarks.py"
+    return " ".join(["python", script, *sys.argv[1:]])
+
+
+def environment() -> dict:
+    """Machine (cores, CPU model, RAM), Python and library versions, date."""
+    from importlib import metadata
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                      if x.startswith("MemTotal"))
+        ram = f"{mem_kb / 2**20:.1f} GiB"
+    except (OSError, StopIteration):
+        ram = "unknown"
+    versions = {}
+    for pkg in ("tabdiff", *PEER_PACKAGES):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return {
+        "cores": os.cpu_count(), "cpu": cpu, "ram": ram, "platform": platform.platform(),
+        "python": platform.python_version(), "versions": versions,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": command_line(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset (each tool's own choice)"),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ the report
+
+COLUMNS = [  # (header, record field, metric key, decimals)
+    ("fit s", "fit_s", None, 1),
+    ("sample s", "sample_s", None, 1),
+    ("peak RSS MB", "peak_rss_mb", None, 0),
+    ("shape err %", None, "shape_error_pct", 1),
+    ("trend err %", None, "trend_error_pct", 1),
+    ("C2ST LR", None, "c2st_lr", 3),
+    ("C2ST GBT", None, "c2st_gbt", 3),
+    ("α-precision", None, "alpha_precision", 3),
+    ("β-recall", None, "beta_recall", 3),
+    ("TSTR acc", None, "tstr_accuracy", 3),
+    ("TSTR F1", None, "tstr_macro_f1", 3),
+    ("DCR ratio", None, "dcr_ratio", 3),
+    ("DCR share", None, "dcr_share", 3),
+]
+DATASET_ORDER = ("iris", "wine", "adult")
+
+
+def mean_std(values: list[float], decimals: int) -> str:
+    """'mean ± std' over seeds (sample std), 'mean' for one value, '–' for none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.{decimals}f}"
+    return f"{mean:.{decimals}f} ± {statistics.stdev(values):.{decimals}f}"
+
+
+def value_of(record: dict, field_name: str | None, metric: str | None) -> float | None:
+    """One number of a run record: a top-level field (timings) or a metric."""
+    if field_name:
+        return record.get(field_name)
+    return (record.get("metrics") or {}).get(metric)
+
+
+def reference_row(ref: dict, runs: list[dict]) -> str:
+    """Table row of the real held-out rows; its TSTR cells hold train-on-real (the target to match)."""
+    m = dict(ref["metrics"])
+    for synth_key, real_key in (("tstr_accuracy", "trtr_accuracy"), ("tstr_macro_f1", "trtr_macro_f1")):
+        reals = [v for r in runs if (v := (r.get("metrics") or {}).get(real_key)) is not None]
+        m[synth_key] = statistics.fmean(reals) if reals else None
+    cells = ["real held-out rows (reference)", "–"]
+    for _, field_name, metric, decimals in COLUMNS:
+        value = None if field_name else m.get(metric)
+        blank = value is None or metric in ("dcr_ratio", "dcr_share")  # train vs test: 1 by construction
+        cells.append("–" if blank else f"{value:.{decimals}f}")
+    return "| " + " | ".join(cells) + " |"
+
+
+def is_unavailable(record: dict) -> bool:
+    """True for a run whose peer could not be imported (or that was skipped for that reason)."""
+    return record["status"] == "unavailable" or str(record.get("error", "")).startswith("unavailable:")
+
+
+def failure_note(system: str, bad: list[dict]) -> str:
+    """One footnote for a system's failed, timed-out or skipped runs, grouped by reason."""
+    reasons: dict[str, list[str]] = {}
+    for r in bad:
+        reason = str(r.get("error", "")).removeprefix("unavailable: ")
+        label = "not installed" if is_unavailable(r) else r["status"]
+        reasons.setdefault(f"{label}: {reason}", []).append(str(r["seed"]))
+    return f"{system}: " + "; ".join(f"seed(s) {', '.join(seeds)} {why}" for why, seeds in reasons.items())
+
+
+def system_row(system: str, runs: list[dict], footnotes: list[str]) -> str:
+    """Table row of one system: mean ± std over its successful seeds; failures become footnotes."""
+    ok = [r for r in runs if r.get("status") == "ok"]
+    bad = [r for r in runs if r.get("status") != "ok"]
+    label = system
+    if bad:
+        footnotes.append(failure_note(system, bad))
+        label += f" [{len(footnotes)}]"
+    missing = [r for r in bad if is_unavailable(r)]
+    if missing and len(missing) == len(runs):
+        return "| " + " | ".join([label, "not installed"] + ["–"] * len(COLUMNS)) + " |"
+    cells = [label, f"{len(ok)}/{len(runs)}"]
+    cells += [mean_std([value_of(r, f, m) for r in ok], d) for _, f, m, d in COLUMNS]
+    return "| " + " | ".join(cells) + " |"
+
+
+def dataset_section(name: str, runs: list[dict], ref: dict | None) -> list[str]:
+    """Markdown for one dataset: sizes, the results table, plan notes and footnotes."""
+    any_run = runs[0]
+    lines = [f"## {name.capitalize()}", ""]
+    if ref:
+        lines.append(f"{ref['n_train']:,} training rows, {ref['n_test']:,} test rows; "
+                     f"{ref.get('split_note', '')}. Each system generates as many rows as the training "
+                     f"table ({any_run['n_sample']:,}).")
+        lines.append("")
+    header = ["system", "runs ok"] + [c[0] for c in COLUMNS]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    if ref:
+        lines.append(reference_row(ref, runs))
+    footnotes: list[str] = []
+    by_system: dict[str, list[dict]] = {}
+    for r in runs:
+        by_system.setdefault(r["system"], []).append(r)
+    order = [s for s in SYSTEMS if s in by_system] + [s for s in by_system if s not in SYSTEMS]
+    for system in order:
+        lines.append(system_row(system, sorted(by_system[system], key=lambda r: r["seed"]), footnotes))
+    lines.append("")
+    notes = []
+    for system in order:
+        plan = by_system[system][-1].get("plan") or {}
+        extra = f"; training budget {plan['budget_s']:g} s" if plan.get("budget_s") else ""
+        note = plan.get("note") or ""
+        if note or extra:
+            notes.append(f"- {system}: {note}{extra}".replace(": ; ", ": "))
+    if notes:
+        lines += ["Settings that differ from the tool's defaults:", "", *notes, ""]
+    if footnotes:
+        lines += [f"[{i}] {text}" for i, text in enumerate(footnotes, 1)]
+        lines.append("")
+    return lines
+
+
+def write_report(results_dir: Path, out_path: Path) -> None:
+    """RESULTS.md from every run JSON in `results_dir` (the latest record of each dataset/system/seed)."""
+    paths = [p for p in sorted(results_dir.glob("*.json")) if p.name != "environment.json"]
+    records = [json.loads(p.read_text()) for p in paths]
+    refs = {r["dataset"]: r for r in records if r.get("system") == "reference"}
+    runs = [r for r in records if r.get("system") != "reference"]
+    env_path = results_dir / "environment.json"
+    env = json.loads(env_path.read_text()) if env_path.exists() else environment()
+    commands = sorted({r.get("command", "") for r in runs} - {""})
+    lines = [
+        "# Benchmark: tabdiff against the tools a user would pick instead",
+        "",
+        "Generated by `benchmarks/run_benchmarks.py` (raw per-run JSON in "
+        f"`{os.path.relpath(results_dir, REPO_ROOT)}/`; rebuild this file with `--report-only`). "
+        "Each cell is mean ± sample std over seeds; every fit + sample ran in a fresh subprocess.",
+        "",
+        "**Columns.** *fit s* / *sample s*: wall-clock seconds of training and of generating as many rows "
+        "as the training table (the tool's import time is left out). *peak RSS MB*: peak resident memory of "
+        "that subprocess and its children (MB). The rest is `tabdiff_cli.evaluate.evaluate_tables(train, "
+        "generated, test=test, target=…, discrete_columns=<schema's categorical/boolean>)` (DESIGN.md §4): "
+        "*shape err* / *trend err* in % (0 ideal), *C2ST* detection score with logistic regression / "
+        "gradient boosting (1 ideal), *α-precision* / *β-recall* (1 ideal), *TSTR* accuracy / macro-F1 of a "
+        "model trained on generated rows and tested on the real test rows (the reference row shows "
+        "train-on-real), *DCR ratio* (≈ 1 ideal, ≪ 1 means copying) and *DCR share* (ideal ≈ "
+        "n_train / (n_train + n_test)).",
+        "",
+        "**Timings are noisy**: the machine is shared; compare seconds within one run of this script only.",
+        "",
+    ]
+    for name in [d for d in DATASET_ORDER if any(r["dataset"] == d for r in runs)]:
+        lines += dataset_section(name, [r for r in runs if r["dataset"] == name], refs.get(name))
+    lines += environment_section(env, commands)
+    out_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def environment_section(env: dict, commands: list[str]) -> list[str]:
+    """Machine, versions, date and the commands that produced the runs."""
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    lines = [
+        "## Environment",
+        "",
+        f"- Machine: {env['cores']} cores, {env['cpu']}, {env['ram']} RAM ({env['platform']})",
+        f"- Python {env['python']}; {versions}",
+        f"- Date: {env['date']}; OMP_NUM_THREADS: {env.get('omp_num_threads', 'unset')}",
+        "- Command(s):",
+        *[f"  - `{c}`" for c in commands],
+        f"- Evaluation on Adult: detection and TSTR models on at most {ADULT_EVAL_MAX_ROWS:,} rows per table "
+        "(evaluate_tables max_rows; shape and trend use every row).",
+        "",
+    ]
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Command-line flags (see the module docstring)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--datasets", default=",".join(DATASET_ORDER), help="comma list of iris, wine, adult")
+    p.add_argument("--systems", default="all", help=f"comma list of {', '.join(SYSTEM_KEYS)} (default all)")
+    p.add_argument("--seeds", default=None, help="comma list of seeds (default 0,1,2; --quick: 0)")
+    p.add_argument("--quick", action="store_true", help="1 seed and small budgets (smoke test)")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from the saved JSON")
+    p.add_argument("--deadline-min", type=float, default=None,
+                   help="skip runs that would end after this many minutes (default 55; --quick/0: none)")
+    p.add_argument("--adult-budget-s", type=float, default=ADULT_BUDGET_S,
+                   help=f"training seconds of tabdiff default and mostlyai-engine on Adult "
+                        f"(default {ADULT_BUDGET_S:g})")
+    p.add_argument("--threads", type=int, default=None,
+                   help="OMP_NUM_THREADS for every run (default: each tool's choice; 1 helps a busy machine)")
+    p.add_argument("--results-dir", type=Path, default=None,
+                   help="run JSON folder (default benchmarks/results)")
+    p.add_argument("--out", type=Path, default=None, help="report path (default benchmarks/RESULTS.md)")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    tail = "-quick" if args.quick else ""
+    args.results_dir = args.results_dir or BENCH_DIR / f"results{tail}"
+    args.out = args.out or BENCH_DIR / f"RESULTS{tail.upper()}.md"
+    if args.deadline_min is None:
+        args.deadline_min = 0 if args.quick else DEADLINE_MIN
+    args.seed_list = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
+    args.dataset_list = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    if args.systems == "all":
+        args.system_list = list(SYSTEMS)
+    else:
+        unknown = [s for s in args.systems.split(",") if s.strip() not in SYSTEM_KEYS]
+        if unknown:
+            p.error(f"unknown system(s) {unknown}; known: {', '.join(SYSTEM_KEYS)}")
+        args.system_list = [SYSTEM_KEYS[s.strip()] for s in args.systems.split(",")]
+    # Run order: the head-to-head pair first, so that a deadline cut never loses it.
+    args.system_list.sort(key=lambda s: RUN_PRIORITY.index(s) if s in RUN_PRIORITY else len(RUN_PRIORITY))
+    return args
+
+
+def skipped_record(ds: Dataset, system: str, seed: int, plan: RunPlan, reason: str) -> dict:
+    """The record of a run that was not started (its peer is unavailable, or the deadline is near)."""
+    return {"dataset": ds.name, "system": system, "seed": seed, "plan": asdict(plan), "status": "skipped",
+            "error": reason, "n_train": len(ds.train), "n_test": len(ds.test), "n_sample": len(ds.train),
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line()}
+
+
+def run_all(args: argparse.Namespace) -> None:
+    """Every dataset × seed × system, one JSON per run.
+
+    Seeds are the middle loop so that a deadline cuts the last seeds of a dataset, not whole systems. A system
+    found unavailable is skipped for the rest of the run.
+    """
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "environment.json").write_text(json.dumps(environment(), indent=1))
+    planned = sum(plan_for(d, s, args.quick, args.adult_budget_s).expected_s
+                  for d in args.dataset_list for s in args.system_list) * len(args.seed_list)
+    sizes = (f"{len(args.dataset_list)} dataset(s) × {len(args.system_list)} system(s) × "
+             f"{len(args.seed_list)} seed(s)")
+    print(f"planned: {planned / 60:.0f} min on 2 idle cores ({sizes})", flush=True)
+    start = time.perf_counter()
+    deadline = args.deadline_min * 60 if args.deadline_min else float("inf")
+    unavailable: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="tabdiff-bench-") as tmp:
+        workdir = Path(tmp)
+        for name in args.dataset_list:
+            ds = load_dataset(name)
+            train_path = workdir / f"{name}.train.pkl"
+            ds.train.to_pickle(train_path)
+            ref_path = args.results_dir / f"{name}__reference.json"
+            if not ref_path.exists():
+                ref_path.write_text(json.dumps(reference_record(ds), indent=1))
+            for seed in args.seed_list:
+                for system in args.system_list:
+                    plan = plan_for(name, system, args.quick, args.adult_budget_s)
+                    elapsed = time.perf_counter() - start
+                    if system in unavailable:
+                        record = skipped_record(ds, system, seed, plan, unavailable[system])
+                    elif elapsed + plan.expected_s > deadline:
+                        reason = f"not started: the --deadline-min {args.deadline_min:g} would be passed"
+                        record = skipped_record(ds, system, seed, plan, reason)
+                    else:
+                        record = run_one(ds, system, seed, plan, workdir, train_path)
+                    if record["status"] == "unavailable":
+                        unavailable[system] = f"unavailable: {record.get('error', '')}"
+                    path = args.results_dir / f"{name}__{slug(system)}__seed{seed}.json"
+                    path.write_text(json.dumps(record, indent=1, default=str))
+                    print(progress_line(record, time.perf_counter() - start), flush=True)
+
+
+def progress_line(record: dict, elapsed: float) -> str:
+    """One line per finished run: what, status, the main numbers, time so far."""
+    m = record.get("metrics") or {}
+    parts = [f"[{elapsed / 60:5.1f} min] {record['dataset']:5s} {record['system']:28s} seed {record['seed']}",
+             record["status"]]
+    if record["status"] == "ok":
+        nan = float("nan")
+        parts.append(f"fit {record['fit_s']:.1f}s sample {record['sample_s']:.1f}s "
+                     f"rss {record['peak_rss_mb']:.0f}MB shape {m.get('shape_error_pct') or nan:.1f}% "
+                     f"trend {m.get('trend_error_pct') or nan:.1f}% c2st-lr {m.get('c2st_lr') or nan:.3f} "
+                     f"eval {record.get('eval_s', 0):.0f}s")
+    else:
+        parts.append(str(record.get("error", ""))[:200])
+    return "  ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.worker:
+        return worker_main(args.worker)
+    if args.threads:
+        # Inherited by every worker: torch, XGBoost and scikit-learn read it at start-up.
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
+    if not args.report_only:
+        run_all(args)
+    write_report(args.results_dir, args.out)
+    print(f"wrote {os.path.relpath(args.out, REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
