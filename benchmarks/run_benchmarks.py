@@ -1,6 +1,6 @@
 """Benchmark tabdiff against the tools a user would pick instead; writes benchmarks/RESULTS.md.
 
-    python benchmarks/run_benchmarks.py                  # everything (`make bench`), about 50 minutes
+    python benchmarks/run_benchmarks.py                  # everything (`make bench`), about 54 minutes
     python benchmarks/run_benchmarks.py --quick          # 1 seed, small budgets: smoke test
     python benchmarks/run_benchmarks.py --datasets iris --systems tabdiff,ctgan --seeds 0
     python benchmarks/run_benchmarks.py --report-only    # rebuild RESULTS.md from results/*.json
@@ -12,7 +12,8 @@ real held-out rows as the test split, and writes one JSON file per run to benchm
 
 TIME PLAN of `make bench` on 2 idle CPU cores (60 minutes in all; `expected_s` in the plans below)
 ------------------------------------------------------------------------------------------------
-Per run, with process start-up (~5-8 s of imports) and scoring; x 3 seeds.
+Per run, with process start-up (~5-8 s of imports) and scoring; x 3 seeds. Costs were measured as CPU
+seconds of single-threaded runs on the shared 2-core machine (wall clock there was 2-4x noisier).
 
 Iris / Wine (120 / 142 training rows): about 16 minutes for both.
     tabdiff (seed config)   the seed's recipe unchanged (5000 full-batch epochs, 1000 steps)   30 / 35 s
@@ -23,19 +24,22 @@ Iris / Wine (120 / 142 training rows): about 16 minutes for both.
                             XGBoost model per noise level and output column (~2.5 ms of CPU per tree),
                             and its defaults take ~3 / ~10 min a run here                     25 / 45 s
     mostlyai-engine         defaults (its early stopping stops after a few epochs)            22 / 25 s
-Adult (32,561 training rows, 16,281 test rows): about 33 minutes, B = ADULT_BUDGET_S = 60 s.
+Adult (32,561 training rows, 16,281 test rows): about 38 minutes, B = ADULT_BUDGET_S = 60 s.
     tabdiff (default)       training.max_time = B                                                 B + 45 s
     mostlyai-engine         max_training_time = B / 60 minutes (the same budget; analyse, encode
                             and sampling come on top)                                             B + 70 s
-    tabdiff (seed config)   the seed's recipe capped at ADULT_SEED_BUDGET_S = 20 s of training       65 s
-    SDV GaussianCopula      defaults                                                                 60 s
-    SDV CTGAN               5 epochs (~8 s each; its default 300 would take ~45 min a run)           95 s
-    SDV TVAE                15 epochs (~2.5 s each; default 300)                                     90 s
-    ForestDiffusion         300-row subsample, duplicate_K 5, n_t 10, 10 trees; Adult one-hot encodes
-                            to ~100 columns, so every tree costs ~100x more than on Iris (a 500-row
-                            fit at these settings took 2.5 CPU-minutes); samples all 32,561 rows     110 s
+    tabdiff (seed config)   the seed's recipe, training capped at ADULT_SEED_BUDGET_S = 10 s; its
+                            1000 ancestral steps over 32,561 rows take ~110 CPU-s                   110 s
+    SDV GaussianCopula      defaults (~10 CPU-s)                                                     40 s
+    SDV CTGAN               2 epochs: SDV's preprocessing alone (a Gaussian mixture per numeric
+                            column) costs ~85 CPU-s, then ~18 CPU-s an epoch (default 300)         145 s
+    SDV TVAE                8 epochs (same preprocessing, then ~3 CPU-s an epoch; default 300)      140 s
+    ForestDiffusion         200-row subsample, duplicate_K 5, n_t 10, 10 trees; Adult one-hot encodes
+                            to ~100 columns, so each tree costs ~100x more than on Iris (a 500-row
+                            fit at these settings took 4.6 CPU-minutes); samples all 32,561 rows      85 s
     scoring                 evaluate_tables with max_rows = ADULT_EVAL_MAX_ROWS for the detection and
                             TSTR models (shape and trend use every row): ~20 s, inside the figures above
+Total about 54 minutes. The head-to-head pair (tabdiff default, mostlyai-engine) runs first in each seed.
 A run still going at its timeout is killed and recorded as "timeout". A run that would end past the
 deadline (55 min from the start; --deadline-min) is not started and is recorded as "skipped", so a busier
 machine loses the last Adult seeds rather than overrunning.
@@ -71,7 +75,7 @@ SEEDS = (0, 1, 2)
 SPLIT_SEED = 0
 TEST_SHARE = 0.2
 ADULT_BUDGET_S = 60.0  # tabdiff (default) and mostlyai-engine on Adult: the same wall-clock training budget
-ADULT_SEED_BUDGET_S = 20.0  # the seed's recipe on Adult
+ADULT_SEED_BUDGET_S = 10.0  # the seed's recipe on Adult
 ADULT_EVAL_MAX_ROWS = 10_000
 RSS_POLL_S = 0.25
 RUN_PRIORITY = ("tabdiff (default)", "mostlyai-engine TabularARGN", "tabdiff (seed config)",
@@ -122,19 +126,19 @@ def adult_plan(budget_s: float) -> dict[str, RunPlan]:
     same = "(the same budget as {})"
     return {
         "tabdiff (seed config)": RunPlan(
-            budget_s=ADULT_SEED_BUDGET_S, expected_s=ADULT_SEED_BUDGET_S + 45,
+            budget_s=ADULT_SEED_BUDGET_S, expected_s=ADULT_SEED_BUDGET_S + 100,
             note="the seed's recipe, training capped by time (5000 full-batch epochs would take hours)"),
         "tabdiff (default)": RunPlan(
             budget_s=budget_s, timeout_s=budget_s + 300, expected_s=budget_s + 45,
             note="training.max_time " + same.format("mostlyai-engine")),
-        "SDV GaussianCopula": RunPlan(expected_s=60),
-        "SDV CTGAN": RunPlan(expected_s=95, options={"epochs": 5},
-                             note="5 epochs (SDV default 300: about an hour a run on 2 cores)"),
-        "SDV TVAE": RunPlan(expected_s=90, options={"epochs": 15},
-                            note="15 epochs (SDV default 300)"),
+        "SDV GaussianCopula": RunPlan(expected_s=40),
+        "SDV CTGAN": RunPlan(expected_s=145, timeout_s=600, options={"epochs": 2},
+                             note="2 epochs (SDV default 300: over an hour a run on 2 cores)"),
+        "SDV TVAE": RunPlan(expected_s=140, timeout_s=600, options={"epochs": 8},
+                            note="8 epochs (SDV default 300)"),
         "ForestDiffusion": RunPlan(
-            expected_s=110, options={"max_rows": 300, "duplicate_K": 5, "n_t": 10, "n_estimators": 10},
-            note="fit on a seeded 300-row subsample with duplicate_K 5, n_t 10, 10 trees (defaults 100, "
+            expected_s=85, options={"max_rows": 200, "duplicate_K": 5, "n_t": 10, "n_estimators": 10},
+            note="fit on a seeded 200-row subsample with duplicate_K 5, n_t 10, 10 trees (defaults 100, "
                  "50, 100; with ~100 one-hot columns even a 500-row fit at these settings takes 2.5 "
                  "CPU-minutes); samples the full row count"),
         "mostlyai-engine TabularARGN": RunPlan(
@@ -163,9 +167,9 @@ def quick_adult_plan(budget_s: float) -> dict[str, RunPlan]:
     """--quick on Adult: tabdiff default and mostlyai-engine keep their real budget (the Adult check)."""
     return {
         **adult_plan(budget_s),
-        "tabdiff (seed config)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=50),
-        "SDV CTGAN": RunPlan(options={"epochs": 1}, note="1 epoch (quick)", expected_s=60),
-        "SDV TVAE": RunPlan(options={"epochs": 2}, note="2 epochs (quick)", expected_s=60),
+        "tabdiff (seed config)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=110),
+        "SDV CTGAN": RunPlan(options={"epochs": 1}, note="1 epoch (quick)", expected_s=130),
+        "SDV TVAE": RunPlan(options={"epochs": 2}, note="2 epochs (quick)", expected_s=120),
         "ForestDiffusion": RunPlan(options={"max_rows": 100, "duplicate_K": 2, "n_t": 5, "n_estimators": 5},
                                    note="100-row subsample, duplicate_K 2, n_t 5, 5 trees (quick)",
                                    expected_s=40),

@@ -365,7 +365,7 @@ class TableEncoder:
                     values[sel] = level
             series = pd.Series(values, dtype=object)
             spec = self.schema[name]
-            dtype = spec.dtype if spec.kind != "integer" or spec.dtype.startswith(("int", "Int")) else "int64"
+            dtype = spec.dtype if spec.kind != "integer" or spec.dtype.startswith(("int", "Int", "float")) else "int64"
             out[name] = _restore_dtype(series.where(series.notna(), None), dtype)
         for spec in self.schema.columns:
             if spec.kind in ("constant", "empty", "id"):
@@ -377,7 +377,8 @@ class TableEncoder:
             v = np.clip(v, spec.minimum, spec.maximum)
         if spec.kind == "integer":
             s = pd.Series(np.round(v))
-            return _restore_dtype(s, spec.dtype if spec.dtype.startswith(("int", "Int")) else "int64")
+            # the input's dtype: int64 (Int64 with empty cells), or float64 for whole numbers stored as floats
+            return _restore_dtype(s, spec.dtype if spec.dtype.startswith(("int", "Int", "float")) else "int64")
         if spec.kind == "datetime":
             res = _resolution(spec)
             ns = (np.round(v / res) * res * 1e9).astype("int64")
