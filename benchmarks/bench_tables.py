@@ -65,7 +65,8 @@ def main() -> None:
              f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, seed {args.seed}, "
              f"training cap {args.max_time or 'none'} s, {time.strftime('%Y-%m-%d %H:%M')}. Command: "
              f"`python benchmarks/bench_tables.py {' '.join(sys.argv[1:])}`.", "",
-             "| table | rows | steps | fit s | sample s | shape err % | trend err % | C2ST LR | max empty-cell gap (pp) "
+             "| table | rows | steps | fit s | sample s | shape err % | trend err % | C2ST LR "
+             "| max empty-cell gap (pp) "
              "| dtypes kept |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['table']} | {r['rows']:,} | {r['steps']}{' (time cap)' if r['stopped_by_time'] else ''} | "

@@ -1,16 +1,16 @@
 """Uniform adapters around tabdiff and the tools a user would pick instead (benchmark-only).
 
-Every adapter has the same two calls:
+Every adapter has the same calls:
 
-    adapter = make_adapter(name, **options)
+    adapter = make_adapter(name, **options).load()                 # imports the tool (untimed)
     adapter.fit(train_df, discrete_columns, seed, time_budget_s)   # -> adapter
     gen = adapter.sample(n, seed)                                   # -> DataFrame
 
 `sample` returns the training table's columns, in order, with the training dtypes (integer columns as
 int64, text as object), so that every system is scored on the same footing by `evaluate_tables`.
 
-Peers are imported lazily inside `fit`: a missing or broken peer raises `PeerUnavailable` with the import
-error, which the runner reports as "not installed" (footnote in RESULTS.md) instead of crashing.
+Peers are imported lazily (`load`, and again in `fit`): a missing or broken peer raises `PeerUnavailable`
+with the import error, which the runner reports as "not installed" (footnote in RESULTS.md), not a crash.
 `time_budget_s` is the wall-clock budget of training in seconds; adapters whose tool has no time limit
 (CTGAN, TVAE, ForestDiffusion) take their size (epochs, rows) from `options`, chosen per dataset in
 run_benchmarks.py so that they fit the same budget.

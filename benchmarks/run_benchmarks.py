@@ -151,14 +151,14 @@ def adult_plan(budget_s: float) -> dict[str, RunPlan]:
 def quick_small_plan() -> dict[str, RunPlan]:
     """--quick on Iris / Wine: tiny budgets, a smoke test of every path."""
     return {
-        "tabdiff (seed config)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=20),
-        "tabdiff (default)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=15),
+        "tabdiff (seed config)": RunPlan(budget_s=10, note="quick", expected_s=20),
+        "tabdiff (default)": RunPlan(budget_s=10, note="quick", expected_s=15),
         "SDV GaussianCopula": RunPlan(expected_s=10),
         "SDV CTGAN": RunPlan(options={"epochs": 30}, note="30 epochs (quick)", expected_s=15),
         "SDV TVAE": RunPlan(options={"epochs": 30}, note="30 epochs (quick)", expected_s=12),
         "ForestDiffusion": RunPlan(options={"duplicate_K": 5, "n_t": 10, "n_estimators": 20},
                                    note="duplicate_K 5, n_t 10, 20 trees (quick)", expected_s=15),
-        "mostlyai-engine TabularARGN": RunPlan(budget_s=10, note="max_training_time 10 s (quick)",
+        "mostlyai-engine TabularARGN": RunPlan(budget_s=10, note="quick",
                                                expected_s=20),
     }
 
@@ -167,7 +167,7 @@ def quick_adult_plan(budget_s: float) -> dict[str, RunPlan]:
     """--quick on Adult: tabdiff default and mostlyai-engine keep their real budget (the Adult check)."""
     return {
         **adult_plan(budget_s),
-        "tabdiff (seed config)": RunPlan(budget_s=10, note="capped at 10 s (quick)", expected_s=110),
+        "tabdiff (seed config)": RunPlan(budget_s=10, note="quick", expected_s=110),
         "SDV CTGAN": RunPlan(options={"epochs": 1}, note="1 epoch (quick)", expected_s=130),
         "SDV TVAE": RunPlan(options={"epochs": 2}, note="2 epochs (quick)", expected_s=120),
         "ForestDiffusion": RunPlan(options={"max_rows": 100, "duplicate_K": 2, "n_t": 5, "n_estimators": 5},
@@ -239,8 +239,8 @@ def worker_main(spec_path: str) -> int:
     """Subprocess body: fit + sample one system, write the generated table and the timings.
 
     Measured: import seconds (the tool's start-up, reported apart), fit seconds and sample seconds (wall
-    clock, time.perf_counter), and this process's peak resident
-    memory in MB (getrusage ru_maxrss, KiB on Linux) with that of its waited-for children.
+    clock, time.perf_counter), and the peak resident memory in MB of this process and of its waited-for
+    children (getrusage ru_maxrss, KiB on Linux).
     """
     import pandas as pd
 
@@ -291,7 +291,7 @@ def run_subprocess(spec_path: Path, timeout_s: float, log_path: Path) -> tuple[s
     """Run the worker; poll its process tree's RSS. Returns (status, wall seconds, polled peak RSS in MB).
 
     status: "done" (the worker exited; its own JSON says ok/error/unavailable), "timeout" (killed), or
-    "crashed" (exit code not 0, e.g. killed by the OOM killer).
+    "exit code N" (the worker died, e.g. killed by the OOM killer).
     """
     try:
         import psutil
@@ -313,8 +313,12 @@ def run_subprocess(spec_path: Path, timeout_s: float, log_path: Path) -> tuple[s
             if handle is not None:
                 peak = max(peak, _tree_rss_mb(handle))
             time.sleep(RSS_POLL_S)
-    status = "done" if proc.returncode == 0 else "crashed"
-    return status, time.perf_counter() - start, peak
+    wall = time.perf_counter() - start
+    try:  # leftovers of the session (a peer's worker pool that outlived the worker) must not eat the cores
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return ("done" if proc.returncode == 0 else f"exit code {proc.returncode}"), wall, peak
 
 
 # ------------------------------------------------------------------------------------------------ one run
@@ -372,7 +376,8 @@ def run_one(ds: Dataset, system: str, seed: int, plan: RunPlan, workdir: Path, t
         record.update(status="timeout", error=f"killed after {plan.timeout_s:.0f} s")
     elif not result_path.exists():
         tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-        record.update(status="error", error=f"worker exited without a result: {' | '.join(tail)}"[:500])
+        why = f"worker ended ({status}) without a result: {' | '.join(tail)}"
+        record.update(status="error", error=why[:500])
     else:
         result = json.loads(result_path.read_text())
         record.update(result)
@@ -482,7 +487,8 @@ def value_of(record: dict, field_name: str | None, metric: str | None) -> float 
 
 
 def reference_row(ref: dict, runs: list[dict]) -> str:
-    """Table row of the real held-out rows; its TSTR cells hold train-on-real (the target to match)."""
+    """Table row of the real held-out rows scored as if generated; its TSTR cells hold train-on-real and its
+    DCR share cell the ideal share (the targets to match)."""
     m = dict(ref["metrics"])
     for synth_key, real_key in (("tstr_accuracy", "trtr_accuracy"), ("tstr_macro_f1", "trtr_macro_f1")):
         reals = [v for r in runs if (v := (r.get("metrics") or {}).get(real_key)) is not None]
@@ -490,7 +496,9 @@ def reference_row(ref: dict, runs: list[dict]) -> str:
     cells = ["real held-out rows (reference)", "–"]
     for _, field_name, metric, decimals in COLUMNS:
         value = None if field_name else m.get(metric)
-        blank = value is None or metric in ("dcr_ratio", "dcr_share")  # train vs test: 1 by construction
+        if metric == "dcr_share":  # the ideal share: n_train / (n_train + n_test)
+            value = ref["n_train"] / (ref["n_train"] + ref["n_test"])
+        blank = value is None or metric == "dcr_ratio"  # held-out vs held-out: 1 by construction
         cells.append("–" if blank else f"{value:.{decimals}f}")
     return "| " + " | ".join(cells) + " |"
 
@@ -550,10 +558,10 @@ def dataset_section(name: str, runs: list[dict], ref: dict | None) -> list[str]:
     notes = []
     for system in order:
         plan = by_system[system][-1].get("plan") or {}
-        extra = f"; training budget {plan['budget_s']:g} s" if plan.get("budget_s") else ""
-        note = plan.get("note") or ""
-        if note or extra:
-            notes.append(f"- {system}: {note}{extra}".replace(": ; ", ": "))
+        budget = f"training budget {plan['budget_s']:g} s" if plan.get("budget_s") else ""
+        parts = [x for x in (budget, plan.get("note")) if x]
+        if parts:
+            notes.append(f"- {system}: {'; '.join(parts)}")
     if notes:
         lines += ["Settings that differ from the tool's defaults:", "", *notes, ""]
     if footnotes:
@@ -586,7 +594,8 @@ def write_report(results_dir: Path, out_path: Path) -> None:
         "gradient boosting (1 ideal), *α-precision* / *β-recall* (1 ideal), *TSTR* accuracy / macro-F1 of a "
         "model trained on generated rows and tested on the real test rows (the reference row shows "
         "train-on-real), *DCR ratio* (≈ 1 ideal, ≪ 1 means copying) and *DCR share* (ideal ≈ "
-        "n_train / (n_train + n_test)).",
+        "n_train / (n_train + n_test), shown in the reference row). The reference row scores the real "
+        "held-out rows as if they were generated: the floor this evaluator reaches on real data.",
         "",
         "**Timings are noisy**: the machine is shared; compare seconds within one run of this script only.",
         "",

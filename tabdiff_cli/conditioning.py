@@ -201,8 +201,7 @@ def _cell_frame(encoder: TableEncoder, n: int, values: dict[str, Any]) -> pd.Dat
     for col, v in values.items():
         spec = encoder.schema[col]
         if spec.kind == "datetime" and spec.datetime_format is not None:
-            v = pd.Series(np.atleast_1d(v)).map(
-                lambda s: pd.Timestamp(s, unit="s").strftime(spec.datetime_format)).to_numpy()
+            v = pd.to_datetime(np.atleast_1d(v).astype(float), unit="s").strftime(spec.datetime_format).to_numpy()
         elif spec.kind == "datetime":
             v = pd.to_datetime(np.atleast_1d(v), unit="s")
         frame[col] = pd.Series(np.broadcast_to(np.asarray(v, dtype=object), (n,)), dtype=object)
@@ -215,7 +214,6 @@ def _cell_frame(encoder: TableEncoder, n: int, values: dict[str, Any]) -> pd.Dat
 def _fallback_draw(cond: Condition, spec: ColumnSpec, encoder: TableEncoder, n: int,
                    rng: np.random.Generator) -> np.ndarray:
     if cond.op == "in":
-        levels = encoder.levels[spec.name]
         return rng.choice(np.asarray(cond.values, dtype=object), size=n)
     lo = max(cond.low, spec.minimum if spec.minimum is not None else cond.low)
     hi = min(cond.high, spec.maximum if spec.maximum is not None else cond.high)

@@ -278,7 +278,8 @@ class TableEncoder:
         onehot = self.scale_onehot(self._onehot_raw(df, force_observed).astype(np.float64))
         return np.concatenate([num, onehot], axis=1).astype(dtype)
 
-    def transform_partial(self, df: pd.DataFrame, free_columns: list[str] | tuple = ()) -> tuple[np.ndarray, np.ndarray]:
+    def transform_partial(self, df: pd.DataFrame,
+                          free_columns: list[str] | tuple = ()) -> tuple[np.ndarray, np.ndarray]:
         """Encode rows with unknown cells for inpainting: (x, known), both (n_rows, n_features).
 
         known is True where a coordinate is fixed by an observed cell. An empty numeric cell leaves its

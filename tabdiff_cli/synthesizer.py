@@ -196,9 +196,7 @@ class DiffusionSynthesizer:
                     values, mask = np.broadcast_to(values, (n, d)), np.broadcast_to(mask, (n, d))
                 values = torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float32)
                 mask = torch.as_tensor(np.ascontiguousarray(mask), dtype=torch.bool)
-            objective = self.objective
-
-            def eps_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            def eps_fn(x_t: torch.Tensor, t: torch.Tensor, objective=self.objective) -> torch.Tensor:
                 return objective.eps(net, x_t, t, self.schedule)
 
             x = sample_loop(eps_fn, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,

@@ -121,7 +121,8 @@ def train_denoiser(
     objective = objective or EpsilonPrediction()
     n = x.shape[0]
     if not float(cfg.lr) > 0 or float(cfg.weight_decay) < 0:
-        raise UserError(f"training.lr must be positive and weight_decay non-negative (got {cfg.lr}, {cfg.weight_decay})")
+        raise UserError("training.lr must be positive and weight_decay non-negative "
+                        f"(got {cfg.lr}, {cfg.weight_decay})")
     steps, batch = total_steps(n, cfg)
     device = x.device
     gen = torch.Generator(device=device)

@@ -132,7 +132,7 @@ def test_shard_ranges_cover_the_sample():
     parts = [shard_range(n, f"{k}/3") for k in range(3)]
     assert parts[0][0] == 0
     assert sum(c for _, c in parts) == n
-    for (s0, c0), (s1, _) in zip(parts, parts[1:]):
+    for (s0, c0), (s1, _) in zip(parts, parts[1:], strict=False):
         assert s0 + c0 == s1 and s1 % BLOCK_ROWS == 0
     with pytest.raises(UserError):
         shard_range(10, "3/2")

@@ -9,7 +9,6 @@ import pytest
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.io import read_table
 from tabdiff_cli.schema import count_decimals, infer_schema
-
 from tests.conftest import SHARED_DATA
 
 

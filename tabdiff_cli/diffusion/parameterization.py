@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import nn
