@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 OUT ?= outputs
 
-.PHONY: install demo test lint bench bench-speed clean
+.PHONY: install demo test lint bench bench-speed bench-tables bench-ddp bench-conditioning clean
 
 $(BIN)/tabdiff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ bench: $(BENCH_VENV)/.installed
 
 bench-speed: install
 	$(PY) benchmarks/bench_speed.py
+
+bench-tables: install
+	$(PY) benchmarks/bench_tables.py
+
+bench-ddp: install
+	$(PY) benchmarks/bench_ddp.py
 bench-conditioning: install
 	$(PY) benchmarks/bench_conditioning.py
 
