@@ -383,14 +383,9 @@ def plot(
       tabdiff plot adult.csv gen.csv --kind all --out adult.png
     """
     from tabdiff_cli.io import read_table
-    from tabdiff_cli.plot import PlotError, plot_tables
+    from tabdiff_cli.plot import plot_tables
 
-    real_df = read_table(real)
-    gen_df = read_table(generated)
-    try:
-        paths = plot_tables(real_df, gen_df, out, kind=kind, hue=hue, seed=seed)
-    except PlotError as exc:
-        raise UserError(str(exc)) from None
+    paths = plot_tables(read_table(real), read_table(generated), out, kind=kind, hue=hue, seed=seed)
     for p in paths:
         console.print(f"wrote {p}")
 
@@ -551,13 +546,10 @@ def infer(
         atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
         console.print(f"wrote {out}")
     if plot_out is not None:
-        from tabdiff_cli.plot import PlotError, posterior_plot
+        from tabdiff_cli.plot import posterior_plot
 
         unconditional = synth.sample(n, seed=seed + 1, **kw)
-        try:
-            posterior_plot(samples, unconditional, query, plot_out, title=" & ".join(given))
-        except PlotError as exc:
-            raise UserError(str(exc)) from None
+        posterior_plot(samples, unconditional, query, plot_out, title=" & ".join(given))
         console.print(f"wrote {plot_out}")
 
 

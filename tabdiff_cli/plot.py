@@ -38,6 +38,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from tabdiff_cli.errors import UserError  # noqa: E402
+
 __all__ = [
     "PlotError",
     "pairplot_side_by_side",
@@ -76,8 +78,9 @@ _RC = {
 }
 
 
-class PlotError(ValueError):
-    """A table, column, option or output path that cannot be plotted; the message is one line."""
+class PlotError(UserError):
+    """A table, column, option or output path that cannot be plotted; the message is one line (a UserError, so
+    the CLI prints it and exits 2)."""
 
 
 # --------------------------------------------------------------------------------------------------------
