@@ -290,7 +290,8 @@ def sample(
     batch_size: Annotated[int | None, typer.Option(help="Rows per network call; the rows do not depend on it.")] = None,
     given: Annotated[list[str] | None, typer.Option("--given", "--condition", "-g", help=(
         "Condition, repeatable: 'col=value', 'col in {a,b}', 'col>=40', '40<=col<60'."))] = None,
-    resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step when conditioning.")] = 0,
+    resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step when conditioning "
+                                          "(more: closer to the conditional, slower).")] = 2,
     allow_extrapolation: Annotated[bool, typer.Option(help="Allow conditions outside the training range.")] = False,
     shard: Annotated[str | None, typer.Option(help="k/K: write only the k-th of K parts (0-based).")] = None,
     seed: SeedOpt = None,
@@ -443,7 +444,8 @@ def impute(
                                        "column.")] = 1,
     sampler: Annotated[str | None, typer.Option(help="ancestral | ddim | dpmpp2m.")] = None,
     steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
-    resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step.")] = 0,
+    resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step (more: better imputations, "
+                                          "slower).")] = 2,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,

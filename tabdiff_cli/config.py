@@ -28,7 +28,8 @@ class DataConfig:
         codes (0/1, 1..k) is modelled as categorical; 0 turns the rule off.
     max_categories: levels beyond the most frequent `max_categories` share one "rare" slot, decoded by
         drawing a rare level with its training frequency, so memory stays bounded.
-    discrete_integers: integer columns with at most this many distinct values are one-hot encoded
+    discrete_integers: integer columns with at most this many distinct values (and at most one per ten
+        rows) are one-hot encoded
         (learned like categories, written back as integers); 0 = off (the seed).
     columns: per-column kind overrides, {name: kind}; ids / drop: identifier columns to regenerate / leave out.
     na_values: cell texts read as missing.

@@ -143,8 +143,9 @@ class TableEncoder:
         """
         n = len(df)
         if self.discrete_integers:
-            discrete = {c.name for c in self.schema.of_kind("integer")
-                        if df[c.name].nunique(dropna=True) <= self.discrete_integers}
+            # one-hot only where levels repeat enough to be learned as classes (at least 10 rows a level)
+            limit = min(self.discrete_integers, n // 10)
+            discrete = {c.name for c in self.schema.of_kind("integer") if df[c.name].nunique(dropna=True) <= limit}
             self.numeric_cols = [c for c in self.numeric_cols if c not in discrete]
             self.categorical_cols = [c.name for c in self.schema.columns
                                      if c.kind in CATEGORICAL_KINDS or c.name in discrete]
@@ -228,6 +229,16 @@ class TableEncoder:
         if name in self.rare:
             rare_idx = levels.index(RARE)
             codes = codes.where(codes.notna() | ~keys.isin(set(self.rare[name]["values"])), rare_idx)
+        if codes.isna().any() and self.schema[name].kind == "integer":
+            # a one-hot integer column (discrete_integers) meets a whole number between its training levels
+            # (imputing a held-out table): the nearest level stands in for it
+            nums = np.array([v for v in levels if v is not None], dtype=np.float64)
+            idx = [i for i, v in enumerate(levels) if v is not None]
+            unseen = codes.isna() & series.notna()
+            x = pd.to_numeric(series[unseen], errors="coerce").to_numpy(np.float64)
+            nearest = np.abs(x[:, None] - nums[None, :]).argmin(axis=1)
+            codes = codes.copy()
+            codes[unseen] = np.asarray(idx)[nearest]
         if codes.isna().any():
             bad = keys[codes.isna()].iloc[0]
             known = ", ".join(str(v) for v in levels if v not in (None, RARE))

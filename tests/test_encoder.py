@@ -167,3 +167,15 @@ def test_ordered_datetime_pair_is_an_offset_and_keeps_its_order():
     s = pd.to_datetime(noise["shipped_at"], format="%Y-%m-%d %H:%M:%S")
     assert (s >= o).all() and ((s - o) <= pd.Timedelta(days=7)).all()
     assert TableEncoder.from_state(json.loads(json.dumps(enc.state_dict()))).offsets == enc.offsets
+
+
+def test_unseen_whole_number_in_a_one_hot_integer_column_takes_the_nearest_level():
+    df = pd.DataFrame({"n": [10, 20, 30] * 20, "v": np.arange(60.0)})
+    enc = TableEncoder(infer_schema(df), discrete_integers=16).fit(df)
+    assert enc.levels["n"] and "n" in enc.categorical_cols
+    x = enc.transform(pd.DataFrame({"n": [24, 26, 10], "v": [1.0, 2.0, 3.0]}))
+    back = enc.inverse_transform(x)
+    assert back["n"].tolist() == [20, 30, 10]
+    # too few rows per level: stays a number
+    sparse = TableEncoder(infer_schema(df.head(25)), discrete_integers=16).fit(df.head(25))
+    assert "n" not in sparse.categorical_cols
