@@ -85,7 +85,7 @@ class DiffusionSynthesizer:
         training.TrainingDiverged when the loss is not finite."""
         if len(data) < MIN_ROWS:
             raise UserError(f"the table has {len(data)} row(s); tabdiff needs at least {MIN_ROWS}")
-        self.config = cfg = resolve_auto(self.config, len(data))
+        cfg = self.config  # the data section has no "auto" values; the rest is resolved once the width is known
         seed = cfg.training.seed if seed is None else seed
         seed = new_seed() if seed is None else int(seed)
 
@@ -104,6 +104,7 @@ class DiffusionSynthesizer:
             seed = int(distributed.broadcast_object(seed))
             self.encoder = distributed.share_encoder(fit_encoder)
             device = distributed.device
+        self.config = cfg = resolve_auto(cfg, len(data), self.encoder.n_features)
         self.schema = self.encoder.schema
         self.na_markers = {k: v for k, v in data.attrs.get("na_markers", {}).items() if k in self.schema.names}
         x = torch.as_tensor(self.encoder.transform(data), device=device)

@@ -11,6 +11,7 @@ AdamW is fused where the build supports it.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -57,7 +58,9 @@ def total_steps(n_rows: int, cfg: TrainingConfig) -> tuple[int, int]:
     return steps, batch
 
 
-SMALL_WORK = 2**28  # batch · hidden² below which one CPU thread is fastest (benchmarks/bench_speed.py)
+# batch · hidden² below which one CPU thread is fastest: Iris training (150 rows, hidden 64) gains nothing from a
+# second thread, sampling 16,384-row batches runs 2.5x faster with two (benchmarks/RESULTS_speed.md).
+SMALL_WORK = 2**24
 
 
 def configure_threads(threads: int | None, batch: int, hidden: int, device: torch.device) -> int:
@@ -83,17 +86,31 @@ def lr_factor(step: int, steps: int, cfg: TrainingConfig) -> float:
     return 1.0
 
 
-def make_ema(net: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
-    """EMA of the weights; the decay warms up as min(decay, (1 + n)/(10 + n)) so short runs are not
-    dominated by the random initialisation (DESIGN.md §5)."""
+class WeightEMA:
+    """Exponential moving average of a network's weights (parameters and buffers), kept in `module`.
+
+    ema ← ema + (1 − d)·(w − ema) after every optimizer step, with the decay warmed up as
+    d = min(decay, (1 + n)/(10 + n)) so that short runs are not dominated by the random initialisation
+    (DESIGN.md §5; the warm-up of Tensorflow's ExponentialMovingAverage with num_updates).
+    The tensor lists are gathered once: torch.optim.swa_utils.AveragedModel walks the module tree on
+    every update, which cost 20 % of an Iris fit (benchmarks/RESULTS_speed.md).
+    """
+
+    def __init__(self, net: nn.Module, decay: float):
+        self.decay = float(decay)
+        self.module = copy.deepcopy(net)
+        self.module.requires_grad_(False)
+        self._ema = [*self.module.parameters(), *self.module.buffers()]
+        self._src = [*net.parameters(), *net.buffers()]
+        self.n_averaged = 0
 
     @torch.no_grad()
-    def ema_update(ema_params, params, num_averaged):
-        n = float(num_averaged)
-        d = min(decay, (1.0 + n) / (10.0 + n))
-        torch._foreach_lerp_(ema_params, params, 1.0 - d)
-
-    return torch.optim.swa_utils.AveragedModel(net, multi_avg_fn=ema_update, use_buffers=True)
+    def update(self) -> None:
+        """Fold the source network's current weights into the average."""
+        n = self.n_averaged
+        d = 0.0 if n == 0 else min(self.decay, (1.0 + n) / (10.0 + n))  # the first update copies
+        torch._foreach_lerp_(self._ema, self._src, 1.0 - d)
+        self.n_averaged += 1
 
 
 def train_denoiser(
@@ -132,7 +149,7 @@ def train_denoiser(
     except (RuntimeError, TypeError):  # builds without a fused kernel for this device
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, steps, cfg))
-    ema = make_ema(net, cfg.ema_decay) if cfg.ema_decay else None
+    ema = WeightEMA(net, cfg.ema_decay) if cfg.ema_decay else None
     draws = max(1, int(cfg.noise_draws))
     per_epoch = math.ceil(n / batch)
     losses: list[float] = []
@@ -165,7 +182,7 @@ def train_denoiser(
         opt.step()
         sched.step()
         if ema is not None:
-            ema.update_parameters(net)
+            ema.update()
         running += loss.detach()
         count += 1
         step += 1

@@ -71,3 +71,36 @@ def test_unknown_prediction_is_user_error(encoder):
 
     with pytest.raises(UserError, match="unknown model.prediction"):
         make_parameterization("v", encoder[0])
+
+
+def test_mixed_segment_softmax_equals_per_block_softmax_and_cross_entropy(encoder):
+    """The vectorised block softmax / cross-entropy equals torch's per-block functions (random logits)."""
+    enc, x0 = encoder
+    obj = make_parameterization("mixed", enc)
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(x0.shape[0], x0.shape[1], generator=gen) * 30.0  # spread that overflows a naive exp
+    t, eps = draw_noise(x0.shape[0], x0.shape[1], gen, torch.device("cpu"))
+
+    class Fixed(torch.nn.Module):
+        def forward(self, x, t):
+            return logits.clone()
+
+    schedule = SigmoidSchedule()
+    k = enc.n_numeric
+    blocks = [b for b in enc.blocks if b.kind != "numeric"]
+    assert enc.categorical_encoding == "pm1" and len(blocks) >= 2
+    ce = sum(torch.nn.functional.cross_entropy(logits[:, b.start:b.end], x0[:, b.start:b.end].argmax(1))
+             for b in blocks)
+    mse = ((logits[:, :k] - eps[:, :k]) ** 2).mean(0).sum()
+    expected = (mse + ce) / (k + len(blocks))
+    assert torch.allclose(obj.loss(Fixed(), x0, t, eps, schedule), expected, rtol=1e-5)
+
+    x_t = q_sample(x0, t, schedule, eps)
+    ab = schedule.alpha_bar(t).float()
+    got = obj.eps(Fixed(), x_t, t, schedule)
+    assert torch.equal(got[:, :k], logits[:, :k])
+    for b in blocks:
+        p = torch.softmax(logits[:, b.start:b.end], dim=1)
+        x0_hat = p * 2.0 - 1.0  # ±1 one-hot (the encoder's default, asserted above)
+        want = (x_t[:, b.start:b.end] - ab.sqrt() * x0_hat) / (1 - ab).sqrt()
+        assert torch.allclose(got[:, b.start:b.end], want, atol=1e-4)

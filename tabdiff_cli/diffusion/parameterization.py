@@ -17,8 +17,6 @@ n_blocks), i.e. every modelled column weighs the same.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -54,9 +52,14 @@ class EpsilonPrediction:
 class MixedPrediction(EpsilonPrediction):
     """eps for numeric coordinates, softmax logits for one-hot blocks (module docstring).
 
-    d: encoded width; numeric: indices of eps-predicted coordinates; blocks: [(start, end)] one-hot blocks;
+    d: encoded width; numeric: indices of eps-predicted coordinates, all before the first block;
+    blocks: [(start, end)] one-hot blocks that tile [first start, d) (TableEncoder's layout);
     scale, offset: (d,) maps from a probability p to the encoded value (x0 = p·scale + offset; for ±1
     one-hot scale 2 and offset −1).
+    The per-block softmax and cross-entropy run on the contiguous one-hot region at once: a block's
+    maximum by scatter_reduce, its sum by a product with the (m, n_blocks) block-membership matrix. Gathering
+    each block (or each group of equal-width blocks) cost a third of Adult's sampling time.
+    Errors: ValueError when the blocks do not tile the end of the encoded vector.
     """
 
     name = "mixed"
@@ -64,47 +67,61 @@ class MixedPrediction(EpsilonPrediction):
     def __init__(self, d: int, numeric: list[int], blocks: list[tuple[int, int]], scale: torch.Tensor,
                  offset: torch.Tensor):
         self.d = d
-        self.numeric = torch.as_tensor(numeric, dtype=torch.long)
+        self.n_numeric = len(numeric)
         self.n_terms = len(numeric) + len(blocks)
-        groups: dict[int, list[int]] = defaultdict(list)
-        for start, end in blocks:
-            groups[end - start].append(start)
-        # blocks of equal width are handled as one (n, k, width) tensor: one softmax per width, not per column
-        self.groups = [(w, torch.as_tensor([[s + j for j in range(w)] for s in starts], dtype=torch.long))
-                       for w, starts in sorted(groups.items())]
+        self.k0 = blocks[0][0] if blocks else d
+        if list(numeric) != list(range(self.n_numeric)) or self.k0 != self.n_numeric:
+            raise ValueError("MixedPrediction expects the numeric coordinates first, then the one-hot blocks")
+        owner = []
+        for b, (lo, hi) in enumerate(blocks):
+            if lo != self.k0 + len(owner) or hi <= lo:
+                raise ValueError(f"one-hot block ({lo}, {hi}) does not follow the previous one")
+            owner += [b] * (hi - lo)
+        if self.k0 + len(owner) != d:
+            raise ValueError("the one-hot blocks must end at the encoded width")
+        self.n_blocks = len(blocks)
+        self.owner = torch.as_tensor(owner, dtype=torch.long)  # (m,) block of each one-hot coordinate
+        self.member = F.one_hot(self.owner, self.n_blocks).float() if blocks else torch.zeros(0, 0)  # (m, nb)
         self.scale = scale.float()
         self.offset = offset.float()
 
     def _on(self, device: torch.device) -> None:
-        if self.numeric.device != device:
-            self.numeric = self.numeric.to(device)
-            self.groups = [(w, idx.to(device)) for w, idx in self.groups]
+        if self.owner.device != device:
+            self.owner, self.member = self.owner.to(device), self.member.to(device)
             self.scale, self.offset = self.scale.to(device), self.offset.to(device)
+
+    def _log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-block log-softmax of logits: (n, m) one-hot region → (n, m)."""
+        n = logits.shape[0]
+        idx = self.owner.expand(n, -1)
+        top = logits.new_full((n, self.n_blocks), float("-inf"))
+        top = top.scatter_reduce(1, idx, logits.detach(), reduce="amax", include_self=True)
+        shifted = logits - top.gather(1, idx)
+        log_norm = torch.log(shifted.exp() @ self.member)  # (n, nb), each block's sum ≥ 1 after the shift
+        return shifted - log_norm.gather(1, idx)
 
     def loss(self, net, x0, t, eps, schedule):
         self._on(x0.device)
         out = net(q_sample(x0, t, schedule, eps), t)
         total = out.new_zeros(())
-        if self.numeric.numel():
-            total = total + ((out[:, self.numeric] - eps[:, self.numeric]) ** 2).mean(0).sum()
-        for width, idx in self.groups:
-            logits = out[:, idx]  # (n, k, width)
-            target = x0[:, idx].argmax(-1)  # (n, k)
-            ce = F.cross_entropy(logits.reshape(-1, width), target.reshape(-1), reduction="none")
-            total = total + ce.view(target.shape).mean(0).sum()
+        k0 = self.k0
+        if k0:
+            total = total + ((out[:, :k0] - eps[:, :k0]) ** 2).mean(0).sum()
+        if self.n_blocks:
+            target = (x0[:, k0:] - self.offset[k0:]) / self.scale[k0:]  # the one-hot indicator (n, m)
+            nll = -(target * self._log_softmax(out[:, k0:]))  # (n, m): nonzero at each block's true level
+            total = total + nll.sum(1).mean(0)
         return total / self.n_terms
 
     def eps(self, net, x_t, t, schedule):
         self._on(x_t.device)
         out = net(x_t, t)
-        if not self.groups:
+        if not self.n_blocks:
             return out
+        k0 = self.k0
         ab = schedule.alpha_bar(t).to(x_t.dtype)
-        eps = out.clone()
-        for _, idx in self.groups:
-            x0_hat = torch.softmax(out[:, idx], dim=-1) * self.scale[idx] + self.offset[idx]
-            eps[:, idx] = (x_t[:, idx] - ab.sqrt().unsqueeze(-1) * x0_hat) / (1 - ab).sqrt().unsqueeze(-1)
-        return eps
+        x0_hat = self._log_softmax(out[:, k0:]).exp() * self.scale[k0:] + self.offset[k0:]
+        return torch.cat([out[:, :k0], (x_t[:, k0:] - ab.sqrt() * x0_hat) / (1 - ab).sqrt()], dim=1)
 
 
 def make_parameterization(kind: str, encoder) -> EpsilonPrediction:
