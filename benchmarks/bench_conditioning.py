@@ -7,17 +7,19 @@
 Every model is `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)`: the packaged default config,
 except that Adult's training is capped at `training.max_time` seconds (Plan.adult_max_time, 180 s: about
 900 of the default's 3,200 steps on the reference machine) and --quick caps Iris/Wine at 100 steps.
-`resample` is the number of extra RePaint rounds per reverse step (0 = the default). What is measured
+A setting is (resample, guidance): the extra RePaint rounds per reverse step and the reconstruction-guidance
+weight (sampler.sample_loop); the defaults are resample 2 and guidance 3. What is measured
 (section numbers as in the report):
 
 1. Conditional fidelity, Iris (model fitted on all 150 rows). For each species s, 500 rows sampled with
    conditions=["target=s"] are compared with the 50 real rows of s, per numeric column:
    |mean_gen - mean_real| / std_real (unitless, pass <= 0.5) and std_gen / std_real (pass in [0.6, 1.5]);
    per species the C2ST logistic-regression score of evaluate_tables (in [0, 1], 1 = indistinguishable,
-   pass >= 0.8). For resample 0, 2 and 5; plus, as a reference, the same checks on the model's unconditional
-   rows filtered by species (rejection sampling), which separates model error from conditioning error.
+   pass >= 0.8). For (2, no guidance), (0, 3) and (2, 3); plus, as a reference, the same checks on the
+   model's unconditional rows filtered by species (rejection sampling), which separates model error from
+   conditioning error.
 2. Adult, conditions=["income=>50K"] (parsed as column `income`, value `>50K`; the parse is printed) with
-   resample 0, 2 and 5, against the real >50K training rows: shape error % (100 * (1 - mean KS/TV
+   (2, no guidance) and (2, 3), against the real >50K training rows: shape error % (100 * (1 - mean KS/TV
    complement), evaluate_tables) next to the unconditional shape error of the same model against all
    training rows (pass: conditional <= 2x unconditional). Both are also given without the `income`
    column, which is constant in the conditional comparison and would flatter it; the check uses that
@@ -26,13 +28,14 @@ except that Adult's training is capped at `training.max_time` seconds (Plan.adul
 3. Imputation on Iris, Wine (stratified 80/20 split of the built-in, seed 0) and Adult (2,000 rows of the
    test file, seeded): 20 % of the observed test cells hidden completely at random (seeded by the run's
    seed). tabdiff (fitted on the train split): impute(draws=10), then the mean over draws (numbers) or the
-   mode (categories); with resample 3 too on Iris and Wine. Baselines fitted on train + holed test:
+   mode (categories); on Iris and Wine at the default and at (2, no guidance); on Adult at (0, 3) to bound the
+   time (10 draws of 2,000 rows, each step with a backward pass). Baselines fitted on train + holed test:
    scikit-learn KNNImputer and IterativeImputer (defaults) on train-standardized numbers + one-hot
    categories (argmax back to a level), and column mean / mode. Reported: RMSE over hidden numeric cells in
    train-standardized units (lower is better) and accuracy over hidden categorical cells (share in [0, 1]).
 4. Inverse queries, Iris: infer(["target=setosa"], ["petal length (cm)"]) mean in cm (pass: within 0.1 cm
    of the real setosa mean), and P(virginica) from infer(["petal length (cm)=5.5"], ["target"]) (pass > 0.9),
-   at resample 0 (the default), 5 and 20, next to the same model's unconditional rows filtered.
+   at (2, no guidance), (0, 3), (2, 3) and (5, 3), next to the same model's unconditional rows filtered.
 5. Adult, conditions=["native_country=Holand-Netherlands"] (a level seen once in training): rows returned,
    whether every row carries the level, and seconds.
 
@@ -80,6 +83,9 @@ INFER_WINDOW = 0.2     # cm either side of 5.5 for the rejection-sampling refere
 RARE_LEVEL = ("native_country", "Holand-Netherlands")
 
 
+Setting = tuple[int | None, float | None]  # (RePaint resample rounds, reconstruction-guidance weight)
+
+
 @dataclass
 class Plan:
     """Sizes and budgets of one run (full or --quick)."""
@@ -87,23 +93,36 @@ class Plan:
     small_steps: int | None = None        # Iris/Wine training steps; None = the default config's "auto" (500)
     adult_max_time: float = 180.0         # seconds; the default's 3,200 Adult steps would take ~10 min here
     iris_cond_rows: int = 500             # the issue's 500 rows per species
-    resamples: tuple[int, ...] = (0, 2, 5)
+    resamples: tuple[Setting, ...] = ((2, 0.0), (0, None), (2, None))
     adult_gen_rows: int = 3000            # enough for KS noise ~1-2 % while sampling stays ~seconds
-    adult_resamples: tuple[int, ...] = (0, 2, 5)
+    adult_resamples: tuple[Setting, ...] = ((2, 0.0), (2, None))
     adult_test_rows: int = 2000           # the issue allows 2,000 subsampled test rows
     baseline_train_rows: int = 4000       # Adult only; see run_baselines for why
     draws: int = 10
-    impute_resample: int = 3
-    impute_resample_tables: tuple[str, ...] = ("iris", "wine")
+    impute_settings: tuple[Setting, ...] = ((None, None), (2, 0.0))   # Iris and Wine
+    adult_impute_settings: tuple[Setting, ...] = ((0, None),)        # 10 draws x 2,000 rows: resample 0
     infer_samples: int = 2000             # infer's default
-    infer_resamples: tuple[int, ...] = (0, 5, 20)
+    infer_resamples: tuple[Setting, ...] = ((2, 0.0), (0, None), (2, None), (5, None))
     rare_rows: int = 100
     eval_max_rows: int = 5000             # evaluate_tables' detection-model subsample on Adult
 
 
-QUICK = Plan(small_steps=100, adult_max_time=20.0, iris_cond_rows=200, resamples=(0, 2), adult_gen_rows=500,
-             adult_resamples=(0,), adult_test_rows=300, baseline_train_rows=1000, draws=3, infer_samples=400,
-             rare_rows=20, eval_max_rows=2000, infer_resamples=(0, 5))
+QUICK = Plan(small_steps=100, adult_max_time=20.0, iris_cond_rows=200, resamples=((2, 0.0), (2, None)),
+             adult_gen_rows=500, adult_resamples=((0, None),), adult_test_rows=300, baseline_train_rows=1000,
+             draws=3, infer_samples=400, rare_rows=20, eval_max_rows=2000, infer_resamples=((2, 0.0), (2, None)),
+             impute_settings=((None, None),))
+
+
+def label(setting: Setting) -> str:
+    """'R, guidance W' (the report prefixes 'resample'); None reads 'default' (resample 2, guidance 3)."""
+    r, g = setting
+    return f"{'default (2)' if r is None else r}, guidance {'default (3)' if g is None else f'{g:g}'}"
+
+
+def kw(setting: Setting) -> dict:
+    """Keyword arguments of sample / impute / infer for a setting (None: leave the default)."""
+    r, g = setting
+    return {k: v for k, v in (("resample", r), ("guidance", g)) if v is not None}
 
 
 def log(msg: str) -> None:
@@ -205,10 +224,11 @@ def iris_conditional(synth, iris: pd.DataFrame, seed: int, plan: Plan) -> tuple[
     species = sorted(iris["target"].unique())
     real = {sp: iris[iris["target"] == sp].reset_index(drop=True) for sp in species}
     out = []
-    for r in plan.resamples:
+    for setting in plan.resamples:
+        r = label(setting)
         for sp in species:
             t0 = time.perf_counter()
-            gen = synth.sample(plan.iris_cond_rows, seed=seed, conditions=[f"target={sp}"], resample=r)
+            gen = synth.sample(plan.iris_cond_rows, seed=seed, conditions=[f"target={sp}"], **kw(setting))
             secs = time.perf_counter() - t0
             out.append(species_record(real[sp], gen, sp, seed) | {"resample": r, "seconds": secs})
             log(f"iris conditional seed {seed} resample {r} {sp}: C2ST {fmt(out[-1]['c2st'])}, {secs:.1f} s")
@@ -236,12 +256,13 @@ def iris_infer(synth, iris: pd.DataFrame, seed: int, plan: Plan) -> list[dict]:
                 "mean_ok": bool(abs(mean - real_mean) <= SETOSA_TOL_CM), "probs": probs, "p_virginica": p,
                 "p_ok": bool(p > VIRGINICA_MIN), "seconds": secs, "n_window": n}
 
-    for r in plan.infer_resamples:
+    for setting in plan.infer_resamples:
+        r = label(setting)
         t0 = time.perf_counter()
         q1 = synth.infer(["target=setosa"], ["petal length (cm)"], num_samples=plan.infer_samples, seed=seed,
-                         resample=r)["petal length (cm)"]
+                         **kw(setting))["petal length (cm)"]
         q2 = synth.infer(["petal length (cm)=5.5"], ["target"], num_samples=plan.infer_samples, seed=seed,
-                         resample=r)["target"]
+                         **kw(setting))["target"]
         out.append(record(r, q1["mean"], q1["std"], q2["probabilities"], time.perf_counter() - t0))
         log(f"iris infer seed {seed} resample {r}: mean {q1['mean']:.3f}, "
             f"P(virginica) {out[-1]['p_virginica']:.3f}")
@@ -290,9 +311,10 @@ def adult_conditional(synth, train: pd.DataFrame, seed: int, plan: Plan) -> dict
     filtered = score(real_gt, kept) | {"rows": len(kept)}
     log(f"adult unconditional seed {seed}: shape {uncond['shape_wo']:.2f} % ({secs_u:.0f} s)")
     conds = []
-    for r in plan.adult_resamples:
+    for setting in plan.adult_resamples:
+        r = label(setting)
         t0 = time.perf_counter()
-        gen_c = synth.sample(plan.adult_gen_rows, seed=seed, conditions=["income=>50K"], resample=r)
+        gen_c = synth.sample(plan.adult_gen_rows, seed=seed, conditions=["income=>50K"], **kw(setting))
         secs = time.perf_counter() - t0
         rec = score(real_gt, gen_c) | {"resample": r, "seconds": secs, "rows": len(gen_c),
                                        "all_given": bool((gen_c["income"] == ">50K").all())}
@@ -382,7 +404,7 @@ def snap_unseen(synth, holed: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def tabdiff_impute(synth, holed: pd.DataFrame, num: list[str], cat: list[str], draws: int, seed: int,
-                   resample: int) -> tuple[pd.DataFrame, dict]:
+                   setting: Setting) -> tuple[pd.DataFrame, dict]:
     """Point imputation from `draws` completions: mean over draws (numbers), mode (categories).
 
     Also returns {"changed": observed cells any draw altered (must be 0), "error": impute's error on the
@@ -391,13 +413,13 @@ def tabdiff_impute(synth, holed: pd.DataFrame, num: list[str], cat: list[str], d
 
     error, snapped = None, 0
     try:
-        long = synth.impute(holed, draws=draws, seed=seed, resample=resample)
+        long = synth.impute(holed, draws=draws, seed=seed, **kw(setting))
     except UserError as exc:
         # impute refuses an observed test value the encoder has no one-hot slot for (a discrete integer
         # unseen in training); the retry keeps the measurement going and the report names the failure
         error = str(exc).split("; known values")[0]
         holed, snapped = snap_unseen(synth, holed)
-        long = synth.impute(holed, draws=draws, seed=seed, resample=resample)
+        long = synth.impute(holed, draws=draws, seed=seed, **kw(setting))
     n = len(holed)
     long = long.assign(_row=np.tile(np.arange(n), draws))  # impute stacks the draws in order, rows in order
     changed = 0
@@ -478,24 +500,24 @@ def imputation(name: str, synth, train: pd.DataFrame, test: pd.DataFrame, seed: 
     mean = train[num].astype(float).mean()
     std = train[num].astype(float).std()
     methods = []
-    resamples = [0] + ([plan.impute_resample] if name in plan.impute_resample_tables else [])
-    for r in resamples:
+    settings = plan.adult_impute_settings if name == "adult" else plan.impute_settings
+    for setting in settings:
         t0 = time.perf_counter()
-        filled, info = tabdiff_impute(synth, holed, num, cat, plan.draws, seed, r)
+        filled, info = tabdiff_impute(synth, holed, num, cat, plan.draws, seed, setting)
         secs = time.perf_counter() - t0
-        label = "tabdiff" + (f" (resample {r})" if r else "")
-        methods.append({"method": label, "seconds": secs} | info
+        method = f"tabdiff (resample {label(setting)})"
+        methods.append({"method": method, "seconds": secs} | info
                        | score_imputation(filled, test, mask, num, cat, mean, std))
-        log(f"impute {name} seed {seed} {label}: {methods[-1]['rmse']}, {methods[-1]['acc']} ({secs:.0f} s)")
+        log(f"impute {name} seed {seed} {method}: {methods[-1]['rmse']}, {methods[-1]['acc']} ({secs:.0f} s)")
     fit_rows = train
     if baseline_rows is not None and baseline_rows < len(train):
         fit_rows = train.sample(baseline_rows, random_state=seed)
-    for label, (filled, secs) in run_baselines(fit_rows, holed, num, cat, mean, std, seed).items():
+    for base, (filled, secs) in run_baselines(fit_rows, holed, num, cat, mean, std, seed).items():
         scores = score_imputation(filled, test, mask, num, cat, mean, std)
-        methods.append({"method": label, "seconds": secs} | scores)
-        log(f"impute {name} seed {seed} {label}: {methods[-1]['rmse']}, {methods[-1]['acc']} ({secs:.0f} s)")
+        methods.append({"method": base, "seconds": secs} | scores)
+        log(f"impute {name} seed {seed} {base}: {methods[-1]['rmse']}, {methods[-1]['acc']} ({secs:.0f} s)")
     by = {m["method"]: m for m in methods}
-    td, knn = by["tabdiff"], by["KNNImputer"]
+    td, knn = methods[0], by["KNNImputer"]  # methods[0]: tabdiff at the first setting (the default)
     beats = {"rmse": td["rmse"] is not None and td["rmse"] < knn["rmse"],
              "acc": td["acc"] is not None and td["acc"] > knn["acc"]}
     return {"table": name, "seed": seed, "n_test": len(test), "n_train": len(train),
@@ -564,7 +586,7 @@ def section_iris_conditional(recs: list[dict], refs: list[dict], plan: Plan) -> 
             fails.append(f"{where}: C2ST LR = {fmt(r['c2st'])} < {C2ST_MIN}")
         if not r["all_given"]:
             fails.append(f"{where}: a row lacks the given species")
-    totals: dict[int, list[int]] = {}
+    totals: dict[str, list[int]] = {}
     for r in recs:
         t = totals.setdefault(r["resample"], [0, 0])
         t[0] += r["n_ok"]
@@ -572,8 +594,8 @@ def section_iris_conditional(recs: list[dict], refs: list[dict], plan: Plan) -> 
     needed = [res for res, (ok, n) in sorted(totals.items()) if ok == n]
     lines += ["", "Checks passed per resample setting (all seeds): "
               + "; ".join(f"resample {res}: {ok}/{n}" for res, (ok, n) in sorted(totals.items())) + ".",
-              "Smallest resample with every check passing: "
-              + (f"**{needed[0]}**." if needed else f"**none of {list(plan.resamples)}**."), ""]
+              "Settings with every check passing: "
+              + (f"**{', '.join(needed)}**." if needed else "**none**."), ""]
     if refs:
         lines += ["Reference, not a conditioning method: the same model's unconditional rows "
                   f"({3 * plan.iris_cond_rows} per seed) filtered by species (rejection sampling), same "

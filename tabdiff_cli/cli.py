@@ -33,6 +33,9 @@ err_console = Console(stderr=True)
 
 DEFAULT_MODEL = "model.ckpt"
 ModelOpt = Annotated[Path, typer.Option("--model", "--ckpt", "-m", help="Checkpoint file.")]
+GuidanceOpt = Annotated[float | None, typer.Option(
+    min=0.0, help="Reconstruction-guidance weight when conditioning (0: RePaint replacement only; default: the "
+                  "checkpoint's sampling.guidance, 3).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Random seed; the same seed on the same device gives "
                                              "the same result (CPU is deterministic; CUDA kernels may not be).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
@@ -292,6 +295,7 @@ def sample(
         "Condition, repeatable: 'col=value', 'col in {a,b}', 'col>=40', '40<=col<60'."))] = None,
     resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step when conditioning "
                                           "(more: closer to the conditional, slower).")] = 2,
+    guidance: GuidanceOpt = None,
     allow_extrapolation: Annotated[bool, typer.Option(help="Allow conditions outside the training range.")] = False,
     shard: Annotated[str | None, typer.Option(help="k/K: write only the k-th of K parts (0-based).")] = None,
     seed: SeedOpt = None,
@@ -333,7 +337,8 @@ def sample(
 
         conditions = synth.parse_conditions(given, allow_extrapolation=allow_extrapolation)
         stream = iter_conditioned(synth, n, conditions, seed, start_row=start, count=count, batch_size=batch_size,
-                                  sampler=sampler, steps=steps, device=dev, resample=resample)
+                                  sampler=sampler, steps=steps, device=dev, resample=resample,
+                                  guidance=guidance)
     else:
         stream = synth.iter_sample(count, seed=seed, batch_size=batch_size, sampler=sampler, steps=steps,
                                    device=dev, start_row=start)
@@ -446,6 +451,7 @@ def impute(
     steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
     resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step (more: better imputations, "
                                           "slower).")] = 2,
+    guidance: GuidanceOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
@@ -467,7 +473,7 @@ def impute(
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed
     filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
-                          device=device if device != "auto" else None)
+                          guidance=guidance, device=device if device != "auto" else None)
     write_table(filled, out, synth.na_markers)
     if not quiet:
         holes = df[synth.schema.names].isna()
@@ -505,6 +511,7 @@ def infer(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the posterior summary as JSON.")] = None,
     sampler: Annotated[str | None, typer.Option(help="ancestral | ddim | dpmpp2m.")] = None,
     steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
+    guidance: GuidanceOpt = None,
     allow_extrapolation: Annotated[bool, typer.Option(help="Allow values outside the training range.")] = False,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
@@ -526,7 +533,7 @@ def infer(
         raise UserError(f"--n must be at least 1, got {n}")
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
-    kw = dict(sampler=sampler, steps=steps, device=device if device != "auto" else None)
+    kw = dict(sampler=sampler, steps=steps, device=device if device != "auto" else None, guidance=guidance)
     result = synth.infer(synth.parse_conditions(given, allow_extrapolation), query, num_samples=n, seed=seed, **kw)
     samples = result.pop("samples")
     for col, post in result.items():

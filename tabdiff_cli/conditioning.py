@@ -229,8 +229,8 @@ def _fallback_draw(cond: Condition, spec: ColumnSpec, encoder: TableEncoder, n: 
 
 
 def plan_conditions(synth: DiffusionSynthesizer, n: int, conditions: list[Condition], seed: int,
-                    sampler: str | None = None, steps: int | None = None, device: str | None = None
-                    ) -> pd.DataFrame:
+                    sampler: str | None = None, steps: int | None = None, device: str | None = None,
+                    guidance: float | None = None) -> pd.DataFrame:
     """The given cells of every output row: (n, n_columns), NaN where the diffusion decides.
 
     Equality conditions are broadcast; set/interval columns get values from a pilot sample (module doc).
@@ -246,7 +246,8 @@ def plan_conditions(synth: DiffusionSynthesizer, n: int, conditions: list[Condit
     x, mask = enc.transform_partial(pilot_known, free_columns=[c for c in enc.schema.names if c not in fixed])
     pilot = pd.concat(list(synth.iter_sample(
         PILOT_ROWS, seed=int(rng.integers(2**31 - 1)), sampler=sampler, steps=steps, device=device,
-        known=(x[0], mask[0]), forbid_missing=False, resample=DEFAULT_RESAMPLE if fixed else 0)), ignore_index=True)
+        known=(x[0], mask[0]), forbid_missing=False, resample=DEFAULT_RESAMPLE if fixed else 0, guidance=guidance)),
+        ignore_index=True)
     ok = np.ones(len(pilot), dtype=bool)
     for c in drawn:
         ok &= c.holds(pilot[c.column], enc.schema[c.column])
@@ -311,7 +312,7 @@ def iter_conditioned(synth: DiffusionSynthesizer, n: int, conditions: list[Condi
     satisfies every condition; see the module docstring for the method."""
     count = n - start_row if count is None else count
     cells = plan_conditions(synth, n, conditions, seed, sampler=kwargs.get("sampler"), steps=kwargs.get("steps"),
-                            device=kwargs.get("device"))
+                            device=kwargs.get("device"), guidance=kwargs.get("guidance"))
     cells = cells.iloc[start_row:start_row + count].reset_index(drop=True)
     kwargs["start_row"] = start_row
     given = {c.column for c in conditions}

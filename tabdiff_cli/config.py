@@ -115,6 +115,7 @@ class SamplingConfig:
     steps: int = 1000
     eta: float = 0.0
     batch_size: int = 16384
+    guidance: float = 3.0
 
 
 @dataclass

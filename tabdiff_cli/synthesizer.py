@@ -155,6 +155,7 @@ class DiffusionSynthesizer:
         device: str | None = None,
         known: tuple[np.ndarray, np.ndarray] | None = None,
         resample: int = 0,
+        guidance: float | None = None,
         start_row: int = 0,
         forbid_missing: bool = False,
         decode: Callable[[np.ndarray, np.random.Generator, int], pd.DataFrame] | None = None,
@@ -163,6 +164,8 @@ class DiffusionSynthesizer:
 
         batch_size is rounded up to whole blocks of BLOCK_ROWS rows; the rows do not depend on it.
         known: (values, mask), each (n_features,) or (num_rows, n_features), for inpainting (encoded space).
+        resample, guidance: RePaint rounds and reconstruction-guidance weight (sampler.sample_loop; guidance
+        None: the config's sampling.guidance).
         start_row must be a multiple of BLOCK_ROWS (shards). Errors: UserError for num_rows < 1.
         """
         self._check_fitted()
@@ -201,7 +204,8 @@ class DiffusionSynthesizer:
                 return objective.eps(net, x_t, t, self.schedule)
 
             x = sample_loop(eps_fn, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,
-                            known_mask=mask, known_x0=values, resample=resample)
+                            known_mask=mask, known_x0=values, resample=resample,
+                            guidance=sc.guidance if guidance is None else float(guidance))
             rng = np.random.default_rng(block_seed(seed, first_block, stream=1))
             x_np = x.float().cpu().numpy()
             if decode is not None:
