@@ -352,7 +352,7 @@ def sample(
         return
     t0 = time.perf_counter()
     first = None
-    with StreamingTableWriter(out, synth.na_markers) as writer:
+    with StreamingTableWriter(out, synth.na_markers, synth.integer_text) as writer:
         with Progress(TextColumn("[bold]sample[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
                       TextColumn("{task.fields[rate]} rows/s"), TimeElapsedColumn(), TimeRemainingColumn(),
                       console=console, disable=quiet) as bar:
@@ -474,7 +474,7 @@ def impute(
     seed = new_seed() if seed is None else seed
     filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
                           guidance=guidance, device=device if device != "auto" else None)
-    write_table(filled, out, synth.na_markers)
+    write_table(filled, out, synth.na_markers, synth.integer_text)
     if not quiet:
         holes = df[synth.schema.names].isna()
         table = Table(title=f"imputed {int(holes.to_numpy().sum())} empty cells in {len(df)} rows "

@@ -97,6 +97,20 @@ def _na_markers(raw: pd.DataFrame, na_values: Iterable[str]) -> dict[str, str]:
     return markers
 
 
+def _integer_text(raw: pd.DataFrame, df: pd.DataFrame, na_values: Iterable[str]) -> list[str]:
+    """Columns that pandas reads as float only because of empty cells: every other cell is written as a
+    whole number without a decimal point ("57", not "57.0"), so output writes them the same way."""
+    na = list(na_values)
+    out = []
+    for col in df.columns:
+        if df[col].dtype.kind == "f" and df[col].isna().any():
+            cells = raw[col].str.strip()
+            cells = cells[~cells.isin(na)]
+            if len(cells) and cells.str.fullmatch(r"[+-]?[0-9]+").all():
+                out.append(str(col))
+    return out
+
+
 def _read_csv_arrow(text: str, sep: str, na: list[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(raw text frame, typed frame) read with pandas' multi-threaded pyarrow engine, exactly as the C
     engine of read_table would read them; None when that cannot be guaranteed (the caller then uses the
@@ -225,6 +239,7 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
             df = pd.read_csv(StringIO(text), sep=sep, na_values=na, keep_default_na=False,
                              skipinitialspace=True, index_col=False)
         markers = _na_markers(raw, na)
+        integer_text = _integer_text(raw, df, na)
         if sep != ",":
             _decimal_commas(df)
         # pandas reads "TRUE"/"FALSE" as bool only without missing cells; keep them as text otherwise.
@@ -236,6 +251,7 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
         raise UserError(f"{path}: duplicate column name(s): {', '.join(map(str, df.columns[df.columns.duplicated()]))}")
     df.columns = [str(c) for c in df.columns]
     df.attrs["na_markers"] = markers
+    df.attrs["integer_text"] = integer_text
     df.attrs["source"] = str(path)
     return df
 
@@ -292,25 +308,33 @@ def table_format(path: str | Path) -> str:
     raise UserError(f"{path}: unsupported output extension '{suffix}' (use .csv, .tsv or .parquet)")
 
 
-def prepare_for_text(df: pd.DataFrame, na_markers: dict[str, str] | None = None) -> pd.DataFrame:
-    """Fill each column's missing cells with its input marker (empty by default) for CSV output."""
-    if not na_markers:
+def prepare_for_text(df: pd.DataFrame, na_markers: dict[str, str] | None = None,
+                     integer_text: Iterable[str] = ()) -> pd.DataFrame:
+    """Fill each column's missing cells with its input marker (empty by default) for CSV output, and write
+    the `integer_text` columns (whole numbers held as float because of empty cells) without '.0'."""
+    whole = [c for c in integer_text if c in df.columns and df[c].dtype.kind == "f"
+             and bool((df[c].dropna() == np.round(df[c].dropna())).all())]
+    if not na_markers and not whole:
         return df
     out = df.copy()
-    for col, marker in na_markers.items():
+    for col in whole:
+        out[col] = out[col].astype("Int64")
+    for col, marker in (na_markers or {}).items():
         if col in out.columns and marker != "" and out[col].isna().any():
             out[col] = out[col].astype(object).where(out[col].notna(), marker)
     return out
 
 
-def write_table(df: pd.DataFrame, path: str | Path, na_markers: dict[str, str] | None = None) -> Path:
+def write_table(df: pd.DataFrame, path: str | Path, na_markers: dict[str, str] | None = None,
+                integer_text: Iterable[str] = ()) -> Path:
     """Write a DataFrame atomically as CSV/TSV (by extension; missing cells as the column's input marker,
-    empty by default) or Parquet. Errors: UserError for an unsupported extension."""
+    empty by default; `integer_text` columns as whole numbers, see prepare_for_text) or Parquet.
+    Errors: UserError for an unsupported extension."""
     fmt = table_format(path)
     if fmt == "parquet":
         return atomic_write(path, lambda p: df.to_parquet(p, index=False))
     sep = "\t" if fmt == "tsv" else ","
-    text_df = prepare_for_text(df, na_markers)
+    text_df = prepare_for_text(df, na_markers, integer_text)
     return atomic_write(path, lambda p: text_df.to_csv(p, index=False, sep=sep, na_rep=""))
 
 
@@ -322,10 +346,11 @@ class StreamingTableWriter:
     inside the block aborts). Errors: UserError for an unsupported extension.
     """
 
-    def __init__(self, path: str | Path, na_markers: dict[str, str] | None = None):
+    def __init__(self, path: str | Path, na_markers: dict[str, str] | None = None, integer_text: Iterable[str] = ()):
         self.path = Path(path)
         self.format = table_format(self.path)
         self.na_markers = na_markers or {}
+        self.integer_text = list(integer_text)
         fd, tmp = _atomic_target(self.path)
         os.close(fd)
         self.tmp = Path(tmp)
@@ -348,7 +373,7 @@ class StreamingTableWriter:
             self._parquet.write_table(table)
         else:
             sep = "\t" if self.format == "tsv" else ","
-            text = prepare_for_text(df, self.na_markers)
+            text = prepare_for_text(df, self.na_markers, self.integer_text)
             text.to_csv(self.tmp, mode="a", header=self.rows == 0, index=False, sep=sep, na_rep="")
         self.rows += len(df)
 

@@ -69,6 +69,7 @@ class DiffusionSynthesizer:
         self.train_result: TrainResult | None = None
         self.meta: dict[str, Any] = {}
         self.na_markers: dict[str, str] = {}
+        self.integer_text: list[str] = []  # columns written as whole numbers in CSV (io.prepare_for_text)
         self.schedule = make_schedule(**vars(self.config.schedule))
         self.last_seed: int | None = None
         self.objective = None
@@ -107,6 +108,7 @@ class DiffusionSynthesizer:
         self.config = cfg = resolve_auto(cfg, len(data), self.encoder.n_features)
         self.schema = self.encoder.schema
         self.na_markers = {k: v for k, v in data.attrs.get("na_markers", {}).items() if k in self.schema.names}
+        self.integer_text = [c for c in data.attrs.get("integer_text", []) if c in self.schema.names]
         x = torch.as_tensor(self.encoder.transform(data), device=device)
         configure_threads(cfg.training.threads, total_steps(len(x), cfg.training)[1], cfg.model.hidden_dim, device)
         torch.manual_seed(seed)
@@ -278,6 +280,7 @@ class DiffusionSynthesizer:
             "config": self.config.to_dict(),
             "encoder": self.encoder.state_dict(),
             "na_markers": self.na_markers,
+            "integer_text": self.integer_text,
             "meta": self.meta,
         }
         return save_checkpoint(path, tensors, header)
@@ -292,6 +295,7 @@ class DiffusionSynthesizer:
             synth.encoder = TableEncoder.from_state(header["encoder"])
             synth.schema = synth.encoder.schema
             synth.na_markers = header.get("na_markers", {})
+            synth.integer_text = list(header.get("integer_text", []))
             synth.meta = header.get("meta", {})
             net = synth._build_network()
             state = {k.removeprefix("net."): v for k, v in tensors.items() if k.startswith("net.")}

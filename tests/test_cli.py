@@ -14,6 +14,7 @@ import torch
 from typer.testing import CliRunner
 
 from tabdiff_cli.cli import app
+from tabdiff_cli.io import read_table
 from tests.conftest import quick_config
 
 IRIS_COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)", "target"]
@@ -403,3 +404,23 @@ def test_other_delimiters_work(tmp_path, sep, suffix):
     assert list(gen.columns) == ["name", "value", "count"]
     assert set(gen["name"]) <= set(NAMES)
     assert gen["count"].isin(range(5)).all()
+
+
+def test_integer_column_with_empty_cells_comes_back_as_written(tmp_path):
+    """'57' with empty cells is read as float64 by pandas; the generated CSV must still say '57', not '57.0'
+    (bug: Beijing PM2.5's pm2.5 column came back as 57.0), and reads back with the input's dtypes."""
+    rng = np.random.default_rng(0)
+    n = 120
+    count = rng.integers(0, 300, n).astype(float)
+    count[rng.random(n) < 0.2] = np.nan
+    src = tmp_path / "t.csv"
+    pd.DataFrame({"pm": count, "temp": np.round(rng.normal(10, 5, n), 1)}).to_csv(
+        src, index=False, float_format="%.10g")
+    assert ".0," not in src.read_text() and "\n," in src.read_text()
+    assert_ok(tabdiff("fit", src, "--steps", 200, "--seed", 0, "--model", tmp_path / "m.ckpt"))
+    assert_ok(tabdiff("sample", "--model", tmp_path / "m.ckpt", "--n", 200, "--steps", 10, "--seed", 0,
+                      "--out", tmp_path / "gen.csv"))
+    pm = [line.split(",")[0] for line in (tmp_path / "gen.csv").read_text().splitlines()[1:]]
+    assert any(v == "" for v in pm) and all(v == "" or v.isdigit() for v in pm)
+    back, real = read_table(tmp_path / "gen.csv"), read_table(src)
+    assert dict(back.dtypes.astype(str)) == dict(real.dtypes.astype(str))

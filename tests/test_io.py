@@ -113,8 +113,18 @@ def test_write_table_restores_markers(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("a,b\n1,?\n,2\n3,4\n", encoding="utf-8")
     df = read_table(src)
-    out = write_table(df, tmp_path / "out.csv", df.attrs["na_markers"])
-    assert out.read_text(encoding="utf-8").splitlines() == ["a,b", "1.0,?", ",2.0", "3.0,4.0"]
+    assert df.attrs["integer_text"] == ["a", "b"]  # floats only because of the empty cells
+    out = write_table(df, tmp_path / "out.csv", df.attrs["na_markers"], df.attrs["integer_text"])
+    assert out.read_text(encoding="utf-8") == src.read_text(encoding="utf-8")
+
+
+def test_whole_numbers_written_with_decimals_stay_floats(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("a,b\n1.0,\n2.0,2.5\n,3\n", encoding="utf-8")
+    df = read_table(src)
+    assert df.attrs["integer_text"] == []  # '1.0' says float; b has a fraction
+    out = write_table(df, tmp_path / "out.csv", df.attrs["na_markers"], df.attrs["integer_text"])
+    assert out.read_text(encoding="utf-8").splitlines() == ["a,b", "1.0,", "2.0,2.5", ",3.0"]
 
 
 @pytest.mark.parametrize("text, words", [
