@@ -178,7 +178,7 @@ def quick_adult_plan(budget_s: float) -> dict[str, RunPlan]:
 
 def plan_for(dataset: str, system: str, quick: bool, adult_budget_s: float = ADULT_BUDGET_S) -> RunPlan:
     """The RunPlan of `system` on `dataset` (full or --quick)."""
-    if dataset == "adult":
+    if dataset in LARGE_DATASETS:
         return (quick_adult_plan if quick else adult_plan)(adult_budget_s)[system]
     return (quick_small_plan() if quick else small_plan(dataset == "wine"))[system]
 
@@ -229,7 +229,17 @@ def load_dataset(name: str) -> Dataset:
         train, test = read_table(data / "adult.csv"), read_table(data / "adult_test.csv")
         note = "shared/data/adult.csv (train) and adult_test.csv (test); `?` read as missing"
         return Dataset(name, train, test, "income", discrete_columns(train), ADULT_EVAL_MAX_ROWS, note)
-    raise SystemExit(f"unknown dataset '{name}'; known: iris, wine, adult")
+    if name in EXTRA_TABLES:
+        from sklearn.model_selection import train_test_split
+
+        file, target, drop = EXTRA_TABLES[name]
+        df = read_table(shared_dir() / "data" / file).drop(columns=drop)
+        train, test = train_test_split(df, test_size=TEST_SHARE, stratify=df[target], random_state=SPLIT_SEED)
+        train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+        note = (f"shared/data/{file}{f' without {drop}' if drop else ''}, stratified "
+                f"{1 - TEST_SHARE:.0%}/{TEST_SHARE:.0%} split (seed {SPLIT_SEED})")
+        return Dataset(name, train, test, target, discrete_columns(train), ADULT_EVAL_MAX_ROWS, note)
+    raise SystemExit(f"unknown dataset '{name}'; known: {', '.join(KNOWN_DATASETS)}")
 
 
 # ------------------------------------------------------------------------------------------------ the worker
@@ -465,7 +475,13 @@ COLUMNS = [  # (header, record field, metric key, decimals)
     ("DCR ratio", None, "dcr_ratio", 3),
     ("DCR share", None, "dcr_share", 3),
 ]
-DATASET_ORDER = ("iris", "wine", "adult")
+DATASET_ORDER = ("iris", "wine", "adult")  # `make bench`
+# More tables for issue #7's "two more tables" (not in `make bench`'s 60 minutes: about 12 minutes a seed each,
+# with Adult's plan and budget): file, TSTR target, columns dropped for every system (a row ID).
+EXTRA_TABLES = {"default": ("default_credit.csv", "default payment next month", ["ID"]),
+                "shoppers": ("online_shoppers.csv", "Revenue", [])}
+KNOWN_DATASETS = (*DATASET_ORDER, *EXTRA_TABLES)
+LARGE_DATASETS = ("adult", *EXTRA_TABLES)  # planned with adult_plan: the same budget for tabdiff and mostlyai
 
 
 def mean_std(values: list[float], decimals: int) -> str:
@@ -600,7 +616,7 @@ def write_report(results_dir: Path, out_path: Path) -> None:
         "**Timings are noisy**: the machine is shared; compare seconds within one run of this script only.",
         "",
     ]
-    for name in [d for d in DATASET_ORDER if any(r["dataset"] == d for r in runs)]:
+    for name in [d for d in KNOWN_DATASETS if any(r["dataset"] == d for r in runs)]:
         lines += dataset_section(name, [r for r in runs if r["dataset"] == name], refs.get(name))
     lines += environment_section(env, commands)
     out_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -630,7 +646,8 @@ def environment_section(env: dict, commands: list[str]) -> list[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line flags (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--datasets", default=",".join(DATASET_ORDER), help="comma list of iris, wine, adult")
+    p.add_argument("--datasets", default=",".join(DATASET_ORDER),
+                   help=f"comma list of {', '.join(KNOWN_DATASETS)} (default: {', '.join(DATASET_ORDER)})")
     p.add_argument("--systems", default="all", help=f"comma list of {', '.join(SYSTEM_KEYS)} (default all)")
     p.add_argument("--seeds", default=None, help="comma list of seeds (default 0,1,2; --quick: 0)")
     p.add_argument("--quick", action="store_true", help="1 seed and small budgets (smoke test)")
