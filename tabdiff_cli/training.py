@@ -93,7 +93,7 @@ class WeightEMA:
     d = min(decay, (1 + n)/(10 + n)) so that short runs are not dominated by the random initialisation
     (DESIGN.md §5; the warm-up of Tensorflow's ExponentialMovingAverage with num_updates).
     The tensor lists are gathered once: torch.optim.swa_utils.AveragedModel walks the module tree on
-    every update, which cost 20 % of an Iris fit (benchmarks/RESULTS_speed.md).
+    every update, which cost 20 % of an Iris fit (cProfile of `fit`, 2026-11-29).
     """
 
     def __init__(self, net: nn.Module, decay: float):

@@ -58,7 +58,7 @@ class MixedPrediction(EpsilonPrediction):
     one-hot scale 2 and offset −1).
     The per-block softmax and cross-entropy run on the contiguous one-hot region at once: a block's
     maximum by scatter_reduce, its sum by a product with the (m, n_blocks) block-membership matrix. Gathering
-    each block (or each group of equal-width blocks) cost a third of Adult's sampling time.
+    each block (or each group of equal-width blocks) cost a third of Adult's sampling time (torch.profiler).
     Errors: ValueError when the blocks do not tile the end of the encoded vector.
     """
 
