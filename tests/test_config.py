@@ -1,0 +1,45 @@
+"""The packaged configs and the rules that size the default model to a table (config.resolve_auto)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tabdiff_cli.config import AUTO, load_config, resolve_auto
+from tabdiff_cli.errors import UserError
+
+
+@pytest.mark.parametrize("n_rows, n_features, hidden, steps, lr", [
+    (150, 7, 64, 300, 5e-3),      # Iris: 30 steps per encoded feature, at least 300
+    (178, 16, 64, 480, 5e-3),     # Wine
+    (900, 40, 128, 500, 5e-3),    # capped at 500 for small tables
+    (150, None, 64, 500, 5e-3),   # width unknown: the wide-table count
+    (32_561, 499, 256, 3_200, 2e-3),  # Adult: 100 epochs of 1,024-row batches
+    (2_000_000, 50, 256, 4_000, 2e-3),  # capped at 4,000 steps
+])
+def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
+    cfg = load_config(None)
+    assert cfg.training.steps == AUTO and cfg.model.hidden_dim == AUTO
+    out = resolve_auto(cfg, n_rows, n_features)
+    assert out.model.hidden_dim == hidden
+    assert out.training.steps == steps
+    assert out.training.lr == lr
+    assert out.training.batch_size == min(n_rows, 1024)
+    assert cfg.training.steps == AUTO  # the input config is not modified
+
+
+def test_explicit_values_are_kept():
+    cfg = load_config(None)
+    cfg.training.steps, cfg.model.hidden_dim = 77, 32
+    out = resolve_auto(cfg, 150, 7)
+    assert (out.training.steps, out.model.hidden_dim) == (77, 32)
+
+
+def test_seed_config_is_the_blog_recipe():
+    cfg = load_config("configs/iris.yaml")
+    assert (cfg.training.epochs, cfg.training.lr, cfg.sampling.steps) == (5000, 3e-4, 1000)
+    assert cfg.model.prediction == "eps" and cfg.data.numeric_transform == "standard"
+
+
+def test_unknown_config_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
