@@ -1,0 +1,50 @@
+"""Learning-rate schedule and the EMA of the weights (training.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tabdiff_cli.config import TrainingConfig
+from tabdiff_cli.training import WeightEMA, lr_factor
+
+
+def test_warmup_then_cosine_by_steps():
+    cfg = TrainingConfig(lr_schedule="cosine", warmup_steps=10)
+    assert lr_factor(0, 110, cfg) == pytest.approx(0.1)
+    assert lr_factor(9, 110, cfg) == pytest.approx(1.0)
+    assert lr_factor(10, 110, cfg) == pytest.approx(1.0)
+    assert lr_factor(60, 110, cfg) == pytest.approx(0.5)
+    assert lr_factor(110, 110, cfg) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_time_budget_moves_the_cosine_forward():
+    """A run at step 20 of 1000 that has used 75 % of its time budget is 75 % down the cosine."""
+    cfg = TrainingConfig(lr_schedule="cosine", warmup_steps=10)
+    assert lr_factor(20, 1000, cfg, time_fraction=0.75) == pytest.approx(0.5 * (1 + math.cos(0.75 * math.pi)))
+    assert lr_factor(5, 1000, cfg, time_fraction=0.9) == pytest.approx(0.6)  # warm-up counts steps only
+    assert lr_factor(20, 1000, cfg, time_fraction=2.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_unknown_schedule_is_a_user_error():
+    from tabdiff_cli.errors import UserError
+
+    with pytest.raises(UserError, match="lr_schedule"):
+        lr_factor(50, 100, TrainingConfig(lr_schedule="linear", warmup_steps=0))
+
+
+def test_weight_ema_copies_first_then_averages():
+    net = torch.nn.Linear(2, 1)
+    ema = WeightEMA(net, decay=0.9)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    ema.update()  # the first update copies
+    assert torch.equal(ema.module.weight, net.weight)
+    with torch.no_grad():
+        net.weight.fill_(3.0)
+    ema.update()  # n = 1: d = min(0.9, 2/11)
+    d = 2 / 11
+    assert torch.allclose(ema.module.weight, torch.full_like(net.weight, d * 1.0 + (1 - d) * 3.0))
+    assert not ema.module.weight.requires_grad
