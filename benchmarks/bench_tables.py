@@ -4,12 +4,15 @@ For each table of ../shared/data (or those named with --tables): fit tabdiff's d
 capped with --max-time seconds, reported), sample as many rows as the table has, and report fit and sample
 seconds, shape and trend error % (tabdiff_cli.evaluate against the same table), the generated empty-cell
 rate per column next to the real one (max absolute difference in percentage points), and whether every
-column's dtype matches the input. Results are written to benchmarks/RESULTS_tables.md.
+column's dtype matches the input. Each table's row is kept in benchmarks/results_tables/<table>.json, and
+benchmarks/RESULTS_tables.md is rebuilt from all of them, so `--tables adult` re-measures one table and keeps
+the others (each row says when and with which cap it was measured).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -20,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TABDIFF_SHARED", ROOT.parent / "shared")) / "data"
+RESULTS = ROOT / "benchmarks" / "results_tables"
 TABLES = ["adult", "default_credit", "online_shoppers", "magic", "beijing_pm25", "abalone", "california_housing"]
 
 
@@ -51,7 +55,8 @@ def run_table(name: str, max_time: float | None, seed: int) -> dict:
             real_v, gen_v = df[spec.name].dropna(), gen[spec.name].dropna().astype(float)
             if not ((gen_v == gen_v.round()).all() and gen_v.min() >= real_v.min() and gen_v.max() <= real_v.max()):
                 bad_ints.append(spec.name)
-    return dict(table=name, rows=len(df), steps=synth.meta["steps"], fit_s=fit_s, sample_s=sample_s,
+    return dict(table=name, measured=time.strftime("%Y-%m-%d %H:%M"), rows=len(df), steps=synth.meta["steps"],
+                fit_s=fit_s, sample_s=sample_s,
                 shape=rep["shape"]["shape_error_pct"], trend=rep["trend"]["trend_error_pct"],
                 c2st_lr=rep["c2st"]["logistic_regression"], missing_pp=abs(gaps[worst][0] - gaps[worst][1]),
                 missing_worst=f"{worst} {gaps[worst][0]:.2f} → {gaps[worst][1]:.2f}",
@@ -68,26 +73,30 @@ def main() -> None:
                     help="comma list of tables trained without --max-time (default: adult, issue #3's table)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    rows = []
+    RESULTS.mkdir(exist_ok=True)
     for name in args.tables.split(","):
         cap = None if name in args.uncapped.split(",") else args.max_time
-        rows.append(run_table(name, cap, args.seed))
-        print(rows[-1], flush=True)
+        row = run_table(name, cap, args.seed)
+        row["command"] = f"python benchmarks/bench_tables.py {' '.join(sys.argv[1:])}"
+        row["seed"] = args.seed
+        (RESULTS / f"{name}.json").write_text(json.dumps(row, indent=1, default=float))
+        print(row, flush=True)
+    rows = [json.loads((RESULTS / f"{t}.json").read_text()) for t in TABLES if (RESULTS / f"{t}.json").exists()]
     lines = ["# Real tables with the default config", "",
-             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, seed {args.seed}, "
-             f"training cap {args.max_time or 'none'} s except {args.uncapped or 'none'} (uncapped), "
-             f"{time.strftime('%Y-%m-%d %H:%M')}. Command: "
-             f"`python benchmarks/bench_tables.py {' '.join(sys.argv[1:])}`. Each table is generated with as many "
-             "rows as it has and compared with itself (shape/trend on every row, C2ST on 10,000).", "",
+             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Each table is "
+             "generated with as many rows as it has and compared with itself (shape/trend on every row, C2ST on "
+             "10,000). Rows come from benchmarks/results_tables/*.json; the last columns say when and how each "
+             "was measured.", "",
              "| table | rows | training steps | fit s | sample s | shape err % | trend err % | C2ST LR "
              "| largest empty-cell gap: column real % → generated % | dtypes differing | integer columns "
-             "off-grid or out of range |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "off-grid or out of range | measured | command |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cap = f" ({r['max_time']:g} s cap)" if r["stopped_by_time"] else ""
         lines.append(f"| {r['table']} | {r['rows']:,} | {r['steps']}{cap} | "
                      f"{r['fit_s']:.0f} | {r['sample_s']:.0f} | {r['shape']:.2f} | {r['trend']:.2f} | "
                      f"{r['c2st_lr']:.3f} | {r['missing_worst']} ({r['missing_pp']:.2f} pp) | "
-                     f"{', '.join(r['bad_dtypes']) or 'none'} | {', '.join(r['bad_ints']) or 'none'} |")
+                     f"{', '.join(r['bad_dtypes']) or 'none'} | {', '.join(r['bad_ints']) or 'none'} | "
+                     f"{r.get('measured', '?')} | `{r.get('command', '?')}` |")
     lines += ["", "Empty-cell rates per column (real % → generated %), columns that have any:", ""]
     for r in rows:
         if r["missing_cols"]:

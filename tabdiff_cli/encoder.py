@@ -273,6 +273,17 @@ class TableEncoder:
             return z * self.onehot_scale + self.onehot_mean
         return (z + 1.0) / 2.0
 
+    def missing_coordinates(self) -> np.ndarray:
+        """(n_features,) bool: the coordinates that decode to an empty cell (a categorical column's missing
+        level, the 'missing' half of a numeric column's indicator); imputation never draws them."""
+        out = np.zeros(self.n_features, dtype=bool)
+        for b in self.blocks:
+            if b.kind == "missing":
+                out[b.start + 1] = True
+            elif b.kind == "categorical" and None in self.levels[b.column]:
+                out[b.start + self.levels[b.column].index(None)] = True
+        return out
+
     def transform(self, df: pd.DataFrame, force_observed: bool = False, dtype: Any = np.float32) -> np.ndarray:
         """Encode df (n_rows, n_columns) → x (n_rows, n_features), float32 by default (what the network
         sees; float64 keeps datetimes exact to the second through the quantile transform).

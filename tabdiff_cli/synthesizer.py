@@ -22,7 +22,7 @@ from tabdiff_cli import __version__
 from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
 from tabdiff_cli.config import Config, resolve_auto
 from tabdiff_cli.diffusion.network import Denoiser
-from tabdiff_cli.diffusion.parameterization import make_parameterization
+from tabdiff_cli.diffusion.parameterization import MixedPrediction, make_parameterization
 from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, sample_loop
 from tabdiff_cli.diffusion.schedule import make_schedule
 from tabdiff_cli.encoder import TableEncoder
@@ -208,6 +208,10 @@ class DiffusionSynthesizer:
             x = sample_loop(eps_fn, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,
                             known_mask=mask, known_x0=values, resample=resample,
                             guidance=sc.guidance if guidance is None else float(guidance))
+            if isinstance(self.objective, MixedPrediction) and self.objective.n_blocks:
+                u = BlockNoise(seed, first_block, n, self.objective.n_blocks, dev, stream=2).rand()
+                exclude = torch.as_tensor(self.encoder.missing_coordinates()) if forbid_missing else None
+                x = self.objective.sample_levels(x, u, exclude)
             rng = np.random.default_rng(block_seed(seed, first_block, stream=1))
             x_np = x.float().cpu().numpy()
             if decode is not None:

@@ -104,3 +104,36 @@ def test_mixed_segment_softmax_equals_per_block_softmax_and_cross_entropy(encode
         x0_hat = p * 2.0 - 1.0  # ±1 one-hot (the encoder's default, asserted above)
         want = (x_t[:, b.start:b.end] - ab.sqrt() * x0_hat) / (1 - ab).sqrt()
         assert torch.allclose(got[:, b.start:b.end], want, atol=1e-4)
+
+
+def test_sample_levels_draws_each_block_at_its_final_probabilities(encoder):
+    """The final one-hot blocks hold probabilities; drawing from them keeps a 45 % level at 45 % (the argmax
+    would give 0 %), excluded coordinates are never drawn, and the output blocks are exact one-hots."""
+    enc, x0 = encoder
+    obj = make_parameterization("mixed", enc)
+    n = 20000
+    blocks = [b for b in enc.blocks if b.kind != "numeric"]
+    probs = torch.zeros(n, enc.n_features)
+    rng = np.random.default_rng(0)
+    want = []
+    for b in blocks:
+        p = rng.dirichlet(np.ones(b.end - b.start))
+        want.append(p)
+        probs[:, b.start:b.end] = torch.as_tensor(p, dtype=torch.float32)
+    x = probs * 2.0 - 1.0  # the ±1 one-hot scale
+    x[:, : enc.n_numeric] = 0.5
+    u = torch.rand(n, len(blocks), generator=torch.Generator().manual_seed(1))
+    out = obj.sample_levels(x, u)
+    assert torch.equal(out[:, : enc.n_numeric], x[:, : enc.n_numeric])
+    for b, p in zip(blocks, want):
+        block = out[:, b.start:b.end]
+        assert set(block.unique().tolist()) <= {-1.0, 1.0} and torch.all((block == 1).sum(1) == 1)
+        freq = (block == 1).float().mean(0).numpy()
+        assert np.allclose(freq, p, atol=0.015)
+    exclude = torch.zeros(enc.n_features, dtype=torch.bool)
+    b0 = blocks[0]
+    exclude[b0.start] = True
+    out = obj.sample_levels(x, u, exclude)
+    assert not torch.any(out[:, b0.start] == 1)
+    p_rest = want[0][1:] / want[0][1:].sum()
+    assert np.allclose((out[:, b0.start + 1:b0.end] == 1).float().mean(0).numpy(), p_rest, atol=0.015)

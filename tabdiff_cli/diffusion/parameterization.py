@@ -81,6 +81,7 @@ class MixedPrediction(EpsilonPrediction):
             raise ValueError("the one-hot blocks must end at the encoded width")
         self.n_blocks = len(blocks)
         self.owner = torch.as_tensor(owner, dtype=torch.long)  # (m,) block of each one-hot coordinate
+        self.starts = torch.as_tensor([lo - self.k0 for lo, _ in blocks], dtype=torch.long)  # (nb,) in the region
         self.member = F.one_hot(self.owner, self.n_blocks).float() if blocks else torch.zeros(0, 0)  # (m, nb)
         self.scale = scale.float()
         self.offset = offset.float()
@@ -88,6 +89,7 @@ class MixedPrediction(EpsilonPrediction):
     def _on(self, device: torch.device) -> None:
         if self.owner.device != device:
             self.owner, self.member = self.owner.to(device), self.member.to(device)
+            self.starts = self.starts.to(device)
             self.scale, self.offset = self.scale.to(device), self.offset.to(device)
 
     def _log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
@@ -112,6 +114,44 @@ class MixedPrediction(EpsilonPrediction):
             nll = -(target * self._log_softmax(out[:, k0:]))  # (n, m): nonzero at each block's true level
             total = total + nll.sum(1).mean(0)
         return total / self.n_terms
+
+    def sample_levels(self, x0: torch.Tensor, u: torch.Tensor, exclude: torch.Tensor | None = None) -> torch.Tensor:
+        """Turn each one-hot block of a finished sample into one level drawn from its final probabilities.
+
+        x0: (n, d) the sampler's output, whose one-hot blocks hold x0_hat = p·scale + offset (the last
+        reverse step returns the data estimate); u: (n, n_blocks) uniforms in [0, 1); exclude: (d,) bool,
+        coordinates never to draw (the missing level when imputing). Returns (n, d) with exact one-hot blocks.
+        Drawing, rather than taking the argmax as the seed does, keeps rare levels at their rate: an argmax
+        over p = (0.55, 0.45) always picks the first (the final step of multinomial diffusion, Hoogeboom et
+        al. 2021, and TabDDPM likewise draw the category).
+        """
+        if not self.n_blocks:
+            return x0
+        self._on(x0.device)
+        k0 = self.k0
+        p = ((x0[:, k0:].double() - self.offset[k0:]) / self.scale[k0:]).clamp_min(0.0)
+        if exclude is not None:
+            p = p.masked_fill(exclude[k0:].to(p.device), 0.0)
+        member = self.member.double()
+        total = p @ member  # (n, nb)
+        empty = total <= 0  # nothing left to draw from (cannot happen for softmax outputs): uniform
+        p = torch.where(empty.double() @ member.T > 0, torch.ones_like(p), p)
+        if exclude is not None:
+            p = p.masked_fill(exclude[k0:].to(p.device), 0.0)
+        total = p @ member
+        cum = p.cumsum(1)
+        before = (cum - p) @ (F.one_hot(self.starts, p.shape[1]).double().T)  # (n, nb): mass before each block
+        within = cum - before.gather(1, self.owner.expand(p.shape[0], -1))
+        threshold = (u.double() * total).gather(1, self.owner.expand(p.shape[0], -1))
+        # the level drawn is the first coordinate whose within-block cumulative mass exceeds u·total, i.e. the
+        # number of coordinates at or below the threshold (zero-mass coordinates never end a run)
+        rank = (within <= threshold).double() @ member
+        width = member.sum(0).long()
+        pick = self.starts.unsqueeze(0) + torch.minimum(rank.long(), width - 1)  # (n, nb) coordinate index
+        onehot = torch.zeros_like(p).scatter_(1, pick, 1.0)
+        out = x0.clone()
+        out[:, k0:] = (onehot * self.scale[k0:] + self.offset[k0:]).to(x0.dtype)
+        return out
 
     def eps(self, net, x_t, t, schedule):
         self._on(x_t.device)

@@ -50,24 +50,30 @@ def block_seed(seed: int, block: int, stream: int = 0) -> int:
 class BlockNoise:
     """Standard normal draws for rows [first_block·BLOCK_ROWS, …) of a sample, block by block.
 
-    n_rows: rows of this batch (all its blocks full except possibly the last); d: features.
+    n_rows: rows of this batch (all its blocks full except possibly the last); d: features; stream: an
+    independent family of generators for the same blocks (0: the reverse process; 2: level draws).
     Each call of `randn()` returns (n_rows, d) float32 on `device`: each block draws a full
     (BLOCK_ROWS, d) from its own generator and keeps the rows it needs, so a sample of n rows is the
     prefix of a sample of more rows with the same seed.
     """
 
-    def __init__(self, seed: int, first_block: int, n_rows: int, d: int, device: torch.device):
+    def __init__(self, seed: int, first_block: int, n_rows: int, d: int, device: torch.device, stream: int = 0):
         self.d, self.n_rows, self.device = d, n_rows, torch.device(device)
         n_blocks = math.ceil(n_rows / BLOCK_ROWS)
         self.generators = []
         for b in range(first_block, first_block + n_blocks):
             g = torch.Generator(device=self.device)
-            g.manual_seed(block_seed(seed, b))
+            g.manual_seed(block_seed(seed, b, stream))
             self.generators.append(g)
 
     def randn(self) -> torch.Tensor:
         """(n_rows, d) float32 standard normal draws, the next in each block's stream."""
         parts = [torch.randn(BLOCK_ROWS, self.d, generator=g, device=self.device) for g in self.generators]
+        return torch.cat(parts, dim=0)[: self.n_rows]
+
+    def rand(self) -> torch.Tensor:
+        """(n_rows, d) float32 uniform draws in [0, 1), block by block like randn."""
+        parts = [torch.rand(BLOCK_ROWS, self.d, generator=g, device=self.device) for g in self.generators]
         return torch.cat(parts, dim=0)[: self.n_rows]
 
 
