@@ -61,6 +61,7 @@ def total_steps(n_rows: int, cfg: TrainingConfig) -> tuple[int, int]:
 # batch · hidden² below which one CPU thread is fastest: Iris training (150 rows, hidden 64) gains nothing from a
 # second thread, sampling 16,384-row batches runs 2.5x faster with two (benchmarks/RESULTS_speed.md).
 SMALL_WORK = 2**24
+DEFAULT_THREADS = torch.get_num_threads()  # at import: OMP_NUM_THREADS, else every core
 
 
 def configure_threads(threads: int | None, batch: int, hidden: int, device: torch.device) -> int:
@@ -68,7 +69,8 @@ def configure_threads(threads: int | None, batch: int, hidden: int, device: torc
     if device.type != "cpu":
         return torch.get_num_threads()
     if threads is None:
-        threads = 1 if batch * hidden * hidden < SMALL_WORK else torch.get_num_threads()
+        # torch's own default, not the current setting: an earlier small run of this process lowered that to 1
+        threads = 1 if batch * hidden * hidden < SMALL_WORK else DEFAULT_THREADS
     torch.set_num_threads(max(1, int(threads)))
     return torch.get_num_threads()
 

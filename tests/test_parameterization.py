@@ -125,7 +125,7 @@ def test_sample_levels_draws_each_block_at_its_final_probabilities(encoder):
     u = torch.rand(n, len(blocks), generator=torch.Generator().manual_seed(1))
     out = obj.sample_levels(x, u)
     assert torch.equal(out[:, : enc.n_numeric], x[:, : enc.n_numeric])
-    for b, p in zip(blocks, want):
+    for b, p in zip(blocks, want, strict=True):
         block = out[:, b.start:b.end]
         assert set(block.unique().tolist()) <= {-1.0, 1.0} and torch.all((block == 1).sum(1) == 1)
         freq = (block == 1).float().mean(0).numpy()

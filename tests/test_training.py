@@ -48,3 +48,16 @@ def test_weight_ema_copies_first_then_averages():
     d = 2 / 11
     assert torch.allclose(ema.module.weight, torch.full_like(net.weight, d * 1.0 + (1 - d) * 3.0))
     assert not ema.module.weight.requires_grad
+
+
+def test_threads_return_to_the_default_for_large_work():
+    """Bug: a small fit set torch to 1 thread and a following large sample stayed at 1 (2.5x slower)."""
+    from tabdiff_cli.training import DEFAULT_THREADS, configure_threads
+
+    cpu = torch.device("cpu")
+    try:
+        assert configure_threads(None, 150, 64, cpu) == 1
+        assert configure_threads(None, 16384, 64, cpu) == DEFAULT_THREADS
+        assert configure_threads(3, 150, 64, cpu) == 3
+    finally:
+        torch.set_num_threads(DEFAULT_THREADS)
