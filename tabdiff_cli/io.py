@@ -187,7 +187,8 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
     CSV: encoding tried in order UTF-8, cp1252, latin-1; delimiter detected among `, ; TAB |`;
     cells equal to one of `na_values` (after stripping spaces) become missing. Column types are
     pandas' inference (int64, float64, bool, object); the schema step decides the kinds.
-    Returns (n_rows, n_columns) DataFrame with `attrs["na_markers"]` = {column: marker text}.
+    Returns (n_rows, n_columns) DataFrame with `attrs["na_markers"]` = {column: marker text} and
+    `attrs["integer_text"]` = [float columns written as whole numbers, see prepare_for_text].
     Errors: UserError (message names the file) for a missing, empty, header-only or unreadable
     file, duplicate column names, or no columns.
     """
@@ -209,6 +210,7 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
         except Exception as exc:  # pyarrow raises many types for a damaged file
             raise UserError(f"{path}: cannot read as Parquet ({type(exc).__name__})") from None
         markers: dict[str, str] = {}
+        integer_text: list[str] = []  # Parquet keeps its own types
     else:
         raw_bytes = path.read_bytes()
         if not raw_bytes.strip():
