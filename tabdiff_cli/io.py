@@ -258,6 +258,13 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
     return df
 
 
+def _umask() -> int:
+    """The process umask (os.umask can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_target(path: Path) -> tuple[int, str]:
     """Create the folder if needed and a temporary file beside `path`.
     Errors: UserError when `path` is a folder or the folder cannot be created or written to."""
@@ -270,7 +277,9 @@ def _atomic_target(path: Path) -> tuple[int, str]:
             break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the renamed file should look like any other
+        return fd, tmp
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UserError(f"cannot write to folder {path.parent} ({reason})") from None

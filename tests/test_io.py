@@ -302,3 +302,15 @@ def test_table_format_and_shard_path(tmp_path):
     assert [table_format(n) for n in ("a.CSV", "a.tsv", "a.pq", "a.txt")] == ["csv", "tsv", "parquet", "csv"]
     assert shard_path(tmp_path / "gen.parquet", "1/4") == tmp_path / "gen-part-00001-of-00004.parquet"
     assert os.fspath(shard_path("d/gen.csv", "0/2")) == os.path.join("d", "gen-part-00000-of-00002.csv")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Bug: files written through a temporary file came out -rw------- (mkstemp's mode) whatever the umask."""
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = write_table(pd.DataFrame({"a": [1, 2]}), tmp_path / "o.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
