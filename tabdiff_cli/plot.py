@@ -170,6 +170,9 @@ def _check_tables(real: object, synth: object) -> None:
             raise PlotError(f"the {name} table has no rows")
         if df.shape[1] == 0:
             raise PlotError(f"the {name} table has no columns")
+    if not set(real.columns) & set(synth.columns):
+        raise PlotError(f"the two tables share no column (real: {_short_list(list(real.columns), 5)}; "
+                        f"generated: {_short_list(list(synth.columns), 5)}); were they made from the same table?")
 
 
 def _save(fig: Figure, out: Path, tight: bool = True) -> Path:

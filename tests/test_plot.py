@@ -163,6 +163,14 @@ def test_pairplot_without_numeric_columns_raises(tmp_path):
     assert _files(tmp_path) == []
 
 
+def test_tables_without_a_common_column_say_so(iris, tmp_path):
+    """Bug: plotting Iris against a generated Abalone table blamed the lack of numeric columns."""
+    other = pd.DataFrame({"Rings": [1, 2, 3], "Sex": list("MFI")})
+    with pytest.raises(PlotError, match=r"share no column .*Rings"):
+        plot.pairplot_side_by_side(iris, other, tmp_path / "p.png")
+    assert _files(tmp_path) == []
+
+
 def test_unknown_hue_names_the_column(iris, noisy, tmp_path):
     out = tmp_path / "p.png"
     with pytest.raises(PlotError, match=r"--hue column 'specie' is not in the table; columns: .*target"):
