@@ -692,10 +692,10 @@ def _build_marginals(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20
             _draw_categorical_panel(ax, r[~_empty_mask(r)], g[~_empty_mask(g)])
         else:
             _draw_numeric_panel(ax, _numeric_values(r, kind), _numeric_values(g, kind), kind)
-        title = f"{_short(col, 30)}\nempty: {100 * r_empty:.1f}% / {100 * g_empty:.1f}%"
+        panel_title = f"{_short(col, 30)}\nempty: {100 * r_empty:.1f}% / {100 * g_empty:.1f}%"
         if missing_from:
-            title += f" (not in {missing_from})"
-        ax.set_title(title, fontsize=8)
+            panel_title += f" (not in {missing_from})"
+        ax.set_title(panel_title, fontsize=8)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     for ax in axes[n:]:

@@ -342,3 +342,19 @@ def test_plot_tables_picks_default_hue(iris, noisy, tmp_path, monkeypatch):
     assert seen["hue"] == "target"
     plot.plot_tables(iris, noisy, tmp_path / "b.png", hue="none")
     assert seen["hue"] is None
+
+
+def test_marginals_have_no_figure_title_unless_asked(iris):
+    """Bug: the last panel's title leaked into the figure title (a shadowed variable)."""
+    import matplotlib.pyplot as plt
+
+    fig = plot._build_marginals(iris, iris)
+    try:
+        assert fig._suptitle is None
+    finally:
+        plt.close(fig)
+    fig = plot._build_marginals(iris, iris, title="posterior")
+    try:
+        assert fig._suptitle.get_text() == "posterior"
+    finally:
+        plt.close(fig)
