@@ -137,3 +137,20 @@ def test_sample_levels_draws_each_block_at_its_final_probabilities(encoder):
     assert not torch.any(out[:, b0.start] == 1)
     p_rest = want[0][1:] / want[0][1:].sum()
     assert np.allclose((out[:, b0.start + 1:b0.end] == 1).float().mean(0).numpy(), p_rest, atol=0.015)
+
+
+def test_sample_levels_with_all_mass_excluded_draws_the_allowed_levels_evenly(encoder):
+    enc, _ = encoder
+    obj = make_parameterization("mixed", enc)
+    b = [b for b in enc.blocks if b.kind != "numeric" and b.end - b.start >= 3][0]
+    x = torch.full((6000, enc.n_features), -1.0)
+    x[:, : enc.n_numeric] = 0.0
+    for other in (c for c in enc.blocks if c.kind != "numeric"):
+        x[:, other.start] = 1.0  # every block certain of its first level
+    exclude = torch.zeros(enc.n_features, dtype=torch.bool)
+    exclude[b.start] = True
+    u = torch.rand(6000, obj.n_blocks, generator=torch.Generator().manual_seed(2))
+    out = obj.sample_levels(x, u, exclude)
+    freq = (out[:, b.start + 1:b.end] == 1).float().mean(0).numpy()
+    assert not torch.any(out[:, b.start] == 1)
+    assert np.allclose(freq, 1 / (b.end - b.start - 1), atol=0.03)

@@ -129,20 +129,19 @@ class MixedPrediction(EpsilonPrediction):
             return x0
         self._on(x0.device)
         k0 = self.k0
-        p = ((x0[:, k0:].double() - self.offset[k0:]) / self.scale[k0:]).clamp_min(0.0)
+        allowed = torch.ones(x0.shape[1] - k0, dtype=torch.bool, device=x0.device)
         if exclude is not None:
-            p = p.masked_fill(exclude[k0:].to(p.device), 0.0)
+            allowed = ~exclude[k0:].to(x0.device)
         member = self.member.double()
+        owner = self.owner.expand(x0.shape[0], -1)
+        p = ((x0[:, k0:].double() - self.offset[k0:]) / self.scale[k0:]).clamp_min(0.0) * allowed
+        # a block whose whole mass was excluded (imputing a cell the model thinks empty): its allowed levels evenly
+        no_mass = (p @ member).gather(1, owner) <= 0
+        p = torch.where(no_mass, allowed.double().expand_as(p), p)
         total = p @ member  # (n, nb)
-        empty = total <= 0  # nothing left to draw from (cannot happen for softmax outputs): uniform
-        p = torch.where(empty.double() @ member.T > 0, torch.ones_like(p), p)
-        if exclude is not None:
-            p = p.masked_fill(exclude[k0:].to(p.device), 0.0)
-        total = p @ member
         cum = p.cumsum(1)
-        before = (cum - p) @ (F.one_hot(self.starts, p.shape[1]).double().T)  # (n, nb): mass before each block
-        within = cum - before.gather(1, self.owner.expand(p.shape[0], -1))
-        threshold = (u.double() * total).gather(1, self.owner.expand(p.shape[0], -1))
+        within = cum - (cum - p).index_select(1, self.starts).gather(1, owner)  # cumulative mass inside the block
+        threshold = (u.double() * total).gather(1, owner)
         # the level drawn is the first coordinate whose within-block cumulative mass exceeds u·total, i.e. the
         # number of coordinates at or below the threshold (zero-mass coordinates never end a run)
         rank = (within <= threshold).double() @ member
