@@ -34,8 +34,9 @@ err_console = Console(stderr=True)
 DEFAULT_MODEL = "model.ckpt"
 ModelOpt = Annotated[Path, typer.Option("--model", "--ckpt", "-m", help="Checkpoint file.")]
 GuidanceOpt = Annotated[float | None, typer.Option(
-    min=0.0, help="Reconstruction-guidance weight when conditioning (0: RePaint replacement only; default: the "
-                  "checkpoint's sampling.guidance, 3).")]
+    min=0.0, help="Guidance weight when conditioning: reconstruction guidance for a plain model (0: RePaint "
+                  "replacement only), classifier-free guidance for a --conditional one (0: none). Default: the "
+                  "checkpoint's sampling.guidance (3 for a plain model; 0 for a conditional one).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Random seed; the same seed on the same device gives "
                                              "the same result (CPU is deterministic; CUDA kernels may not be).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
@@ -142,6 +143,11 @@ def fit(
                                                         "N/A, NaN, nan, null, NULL, ?).")] = None,
     categorical_threshold: Annotated[int | None, typer.Option(
         help="Integer columns with at most this many distinct values are categorical (0: off).")] = None,
+    conditional: Annotated[bool | None, typer.Option(
+        "--conditional/--no-conditional",
+        help="Also learn every conditional p(unknown | known) (masked conditioning, model.conditional): "
+             "conditioning and imputation then feed the given cells to the network instead of inpainting "
+             "them. Needs longer training (see README).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")] = False,
     nproc: Annotated[int, typer.Option(help="Train with N processes on this machine (PyTorch DDP via "
                                        "torchrun; CUDA: one GPU each); same batch and result as 1.")] = 1,
@@ -157,6 +163,8 @@ def fit(
       tabdiff fit loans.csv --categorical grade,term --drop customer_id
 
       tabdiff fit big.parquet --nproc 4        # 4 processes (GPUs), same as torchrun --nproc_per_node 4
+
+      tabdiff fit survey.csv --conditional     # a model built for imputation and conditioning
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -180,7 +188,7 @@ def fit(
         cfg, training__epochs=epochs, training__steps=steps, training__lr=lr, training__batch_size=batch_size,
         training__max_time=parse_duration(max_time) if max_time else None, training__device=device,
         training__seed=seed, data__categorical_threshold=categorical_threshold,
-        data__na_values=_split(na_values) or None,
+        data__na_values=_split(na_values) or None, model__conditional=conditional,
     )
     cfg.data.columns = overrides
     cfg.data.ids = cfg.data.ids + _split(id)

@@ -1,9 +1,11 @@
-"""Inverse inference: conditional sampling, imputation and posterior queries, all by inpainting.
+"""Inverse inference: conditional sampling, imputation and posterior queries.
 
 Conditions (parse_conditions):
 - equality `col=value` (any kind): the column's encoded coordinates are fixed and the diffusion fills
-  in the rest by inpainting (RePaint, Lugmayr et al. 2022) with reconstruction guidance (Ho et al. 2022,
-  eq. 7; weight `guidance`, default sampling.guidance = 3): see diffusion/sampler.py;
+  in the rest: a model trained with masked conditioning (model.conditional) is handed the given cells
+  clean at every step; any other model inpaints them (RePaint, Lugmayr et al. 2022) with reconstruction
+  guidance (Ho et al. 2022, eq. 7; weight `guidance`, default sampling.guidance = 3): see
+  diffusion/sampler.py;
 - set `col in {a,b}` (categorical) and intervals `col>=40`, `40<=col<60` (numeric, datetime): a pilot
   sample with the equality conditions inpainted estimates the conditional distribution of the
   set/interval columns; each output row draws its values for them from the pilot rows that satisfy

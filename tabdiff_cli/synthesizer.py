@@ -113,7 +113,7 @@ class DiffusionSynthesizer:
         configure_threads(cfg.training.threads, total_steps(len(x), cfg.training)[1], cfg.model.hidden_dim, device)
         torch.manual_seed(seed)
         net = self._build_network().to(device)
-        self.objective = make_parameterization(cfg.model.prediction, self.encoder)
+        self.objective = make_parameterization(cfg.model.prediction, self.encoder, cfg.model.conditional)
         result, model = train_denoiser(net, x, self.schedule, cfg.training, seed=seed, progress=progress,
                                        objective=self.objective, distributed=distributed)
         self.network = model
@@ -140,7 +140,12 @@ class DiffusionSynthesizer:
 
     def _build_network(self) -> Denoiser:
         m = self.config.model
-        return Denoiser(self.encoder.n_features, m.hidden_dim, m.time_dim, m.n_blocks)
+        return Denoiser(self.encoder.n_features, m.hidden_dim, m.time_dim, m.n_blocks, conditional=m.conditional)
+
+    def _default_guidance(self) -> float:
+        # sampling.guidance is the reconstruction-guidance weight of a plain model; a conditional model reads
+        # the given cells directly and takes classifier-free guidance only when asked (--guidance)
+        return 0.0 if self.config.model.conditional else float(self.config.sampling.guidance)
 
     def _check_fitted(self) -> None:
         if self.network is None or self.encoder is None:
@@ -167,7 +172,8 @@ class DiffusionSynthesizer:
         batch_size is rounded up to whole blocks of BLOCK_ROWS rows; the rows do not depend on it.
         known: (values, mask), each (n_features,) or (num_rows, n_features), for inpainting (encoded space).
         resample, guidance: RePaint rounds and reconstruction-guidance weight (sampler.sample_loop; guidance
-        None: the config's sampling.guidance).
+        None: the config's sampling.guidance). A conditional model (model.conditional) is given the known
+        cells clean; resample is then unused and guidance is a classifier-free guidance weight (None: 0).
         start_row must be a multiple of BLOCK_ROWS (shards). Errors: UserError for num_rows < 1.
         """
         self._check_fitted()
@@ -202,12 +208,14 @@ class DiffusionSynthesizer:
                     values, mask = np.broadcast_to(values, (n, d)), np.broadcast_to(mask, (n, d))
                 values = torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float32)
                 mask = torch.as_tensor(np.ascontiguousarray(mask), dtype=torch.bool)
-            def eps_fn(x_t: torch.Tensor, t: torch.Tensor, objective=self.objective) -> torch.Tensor:
-                return objective.eps(net, x_t, t, self.schedule)
+            def eps_fn(x_t: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None = None,
+                       objective=self.objective) -> torch.Tensor:
+                return objective.eps(net, x_t, t, self.schedule, known)
 
             x = sample_loop(eps_fn, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,
                             known_mask=mask, known_x0=values, resample=resample,
-                            guidance=sc.guidance if guidance is None else float(guidance))
+                            guidance=self._default_guidance() if guidance is None else float(guidance),
+                            clean_known=self.config.model.conditional)
             if isinstance(self.objective, MixedPrediction) and self.objective.n_blocks:
                 u = BlockNoise(seed, first_block, n, self.objective.n_blocks, dev, stream=2).rand()
                 exclude = torch.as_tensor(self.encoder.missing_coordinates()) if forbid_missing else None
@@ -304,7 +312,8 @@ class DiffusionSynthesizer:
             net = synth._build_network()
             state = {k.removeprefix("net."): v for k, v in tensors.items() if k.startswith("net.")}
             net.load_state_dict(state)
-            synth.objective = make_parameterization(synth.config.model.prediction, synth.encoder)
+            synth.objective = make_parameterization(synth.config.model.prediction, synth.encoder,
+                                                    synth.config.model.conditional)
         except (KeyError, TypeError, RuntimeError, UserError) as exc:
             raise CheckpointError(f"{path}: inconsistent checkpoint ({str(exc).splitlines()[0][:120]})") from None
         synth.network = net.to(resolve_device(device) if device else torch.device("cpu")).eval()

@@ -2,7 +2,8 @@
 (several processes: PyTorch DDP, each rank training on its slice of the same global batch; distributed.py).
 
 The loss comes from diffusion/parameterization.py (the seed's eps-MSE, or eps-MSE plus per-column
-cross-entropy on one-hot blocks).
+cross-entropy on one-hot blocks); a conditional objective (objective.units set) also draws each step's
+known coordinates (parameterization.draw_known_mask, share training.condition_share).
 
 Speed choices (measured in benchmarks/): the table is one tensor on the device and batches are index
 slices of a seeded permutation (no DataLoader); the loss reaches the host only when progress is shown;
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 
 from tabdiff_cli.config import TrainingConfig
-from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, draw_noise
+from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, draw_known_mask, draw_noise
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule
 from tabdiff_cli.errors import UserError
 
@@ -143,10 +144,13 @@ def train_denoiser(
     Errors: TrainingDiverged when the loss is not finite.
     """
     objective = objective or EpsilonPrediction()
+    units = None if objective.units is None else objective.units.to(x.device)
     n = x.shape[0]
     if not float(cfg.lr) > 0 or float(cfg.weight_decay) < 0:
         raise UserError("training.lr must be positive and weight_decay non-negative "
                         f"(got {cfg.lr}, {cfg.weight_decay})")
+    if units is not None and not 0.0 <= float(cfg.condition_share) <= 1.0:
+        raise UserError(f"training.condition_share must lie in [0, 1], got {cfg.condition_share}")
     steps, batch = total_steps(n, cfg)
     device = x.device
     gen = torch.Generator(device=device)
@@ -180,14 +184,16 @@ def train_denoiser(
         if draws > 1:
             xb = xb.repeat(draws, 1)
         t, eps = draw_noise(xb.shape[0], xb.shape[1], gen, device)
+        known = None if units is None else draw_known_mask(xb.shape[0], units, cfg.condition_share, gen)
         weight = 1.0
         if distributed is not None:
             keep, weight = distributed.batch_slice(torch.arange(xb.shape[0], device=device))
             xb, t, eps = xb[keep], t[keep], eps[keep]
+            known = None if known is None else known[keep]
         fraction = (time.perf_counter() - start) / cfg.max_time if timed else 0.0
         for group in opt.param_groups:
             group["lr"] = cfg.lr * lr_factor(step, steps, cfg, fraction)
-        loss = objective.loss(train_net, xb, t, eps, schedule)
+        loss = objective.loss(train_net, xb, t, eps, schedule, known)
         if weight != 1.0:
             loss = loss * weight
         opt.zero_grad(set_to_none=True)

@@ -13,8 +13,8 @@ from tabdiff_cli.errors import UserError
     (178, 16, 64, 480, 5e-3),     # Wine
     (900, 40, 128, 500, 5e-3),    # capped at 500 for small tables
     (150, None, 64, 500, 5e-3),   # width unknown: the wide-table count
-    (32_561, 499, 256, 3_200, 2e-3),  # Adult: 100 epochs of 1,024-row batches
-    (2_000_000, 50, 256, 4_000, 2e-3),  # capped at 4,000 steps
+    (32_561, 499, 256, 6_400, 2e-3),  # Adult: 200 epochs of 1,024-row batches
+    (2_000_000, 50, 256, 8_000, 2e-3),  # capped at 8,000 steps
 ])
 def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
     cfg = load_config(None)
@@ -25,6 +25,7 @@ def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
     assert out.training.lr == lr
     assert out.training.batch_size == min(n_rows, 1024)
     assert out.sampling.steps == (50 if n_rows <= 1024 else 100)
+    assert out.model.conditional is (n_rows > 1024)
     assert cfg.training.steps == AUTO  # the input config is not modified
 
 
@@ -44,3 +45,13 @@ def test_seed_config_is_the_blog_recipe():
 def test_unknown_config_file_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_conditional_setting_is_checked():
+    cfg = load_config(None)
+    cfg.model.conditional = "sometimes"
+    with pytest.raises(UserError, match="model.conditional must be true, false or auto"):
+        resolve_auto(cfg, 150, 7)
+    cfg.model.conditional = False
+    assert resolve_auto(cfg, 50_000, 7).model.conditional is False  # an explicit choice is kept
+    assert load_config("configs/iris.yaml").model.conditional is False  # the seed's network

@@ -3,6 +3,11 @@
 Architecture (../shared/seed, `Network`; DESIGN.md §2): sinusoidal time embedding (time_dim) →
 Linear → GELU → Linear; input encoder Linear(d, hidden) → LayerNorm → SiLU → Linear; the two are summed;
 decoder: n_blocks × ResBlock(hidden) → Linear(hidden, d).
+
+conditional=True (not the seed's) widens the input encoder to Linear(2d, hidden): the network also reads a
+(n, d) 0/1 mask of the coordinates that are given clean rather than noised, so one network learns every
+conditional p(unknown | known) as well as the joint (masked conditioning as in CSDI, Tashiro et al. 2021,
+and TabCSDI, Zheng & Charoenphakdee 2022); see parameterization.draw_known_mask.
 """
 
 from __future__ import annotations
@@ -47,11 +52,14 @@ class ResBlock(nn.Module):
 
 
 class Denoiser(nn.Module):
-    """eps prediction network: forward(x_t: (n, d) float32, t: (n, 1) or (1, 1) in [0, 1]) → (n, d)."""
+    """eps prediction network: forward(x_t: (n, d) float32, t: (n, 1) or (1, 1) in [0, 1], known: (n, d)
+    bool or None) → (n, d). known is read only by a conditional network (None there: nothing given)."""
 
-    def __init__(self, in_dim: int, hidden_dim: int = 64, time_dim: int = 64, n_blocks: int = 3):
+    def __init__(self, in_dim: int, hidden_dim: int = 64, time_dim: int = 64, n_blocks: int = 3,
+                 conditional: bool = False):
         super().__init__()
         self.in_dim = in_dim
+        self.conditional = bool(conditional)
         self.timestep_encoder = nn.Sequential(
             SinusoidalTimeEmbedding(time_dim),
             nn.Linear(time_dim, hidden_dim),
@@ -59,13 +67,16 @@ class Denoiser(nn.Module):
             nn.Linear(hidden_dim, hidden_dim),
         )
         self.encoder = nn.Sequential(
-            nn.Linear(in_dim, hidden_dim),
+            nn.Linear(2 * in_dim if self.conditional else in_dim, hidden_dim),
             nn.LayerNorm(hidden_dim),
             nn.SiLU(),
             nn.Linear(hidden_dim, hidden_dim),
         )
         self.decoder = nn.Sequential(*[ResBlock(hidden_dim) for _ in range(n_blocks)], nn.Linear(hidden_dim, in_dim))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+        if self.conditional:
+            flags = torch.zeros_like(x) if known is None else known.to(x.dtype).expand_as(x)
+            x = torch.cat([x, flags], dim=1)
         h = self.encoder(x) + self.timestep_encoder(t)
         return self.decoder(h)

@@ -13,6 +13,13 @@
 
 Loss of MixedPrediction: (Σ_numeric mean squared eps error + Σ_blocks mean cross-entropy) / (n_numeric +
 n_blocks), i.e. every modelled column weighs the same.
+
+Masked conditioning (model.conditional; CSDI, Tashiro et al. 2021, §3.3 "self-supervised training",
+applied to tables as TabCSDI, Zheng & Charoenphakdee 2022): a share of the training rows get a random set
+of *known* units (a numeric coordinate, a one-hot block) whose clean values replace their noised ones in
+the network's input, with the known mask as a second input; the loss covers only the unknown units. At
+sampling the given coordinates are fed clean at every step, so conditioning and imputation need neither
+RePaint's re-noising nor guidance, and an all-unknown mask is plain unconditional generation.
 """
 
 from __future__ import annotations
@@ -32,21 +39,66 @@ def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device)
     return t, eps
 
 
+def draw_known_mask(n: int, units: torch.Tensor, share: float, generator: torch.Generator) -> torch.Tensor:
+    """Random known coordinates for masked-conditioning training: (n, d) bool.
+
+    units: (d,) long, the unit (numeric coordinate or one-hot block) of each coordinate, numbered 0..U−1.
+    A share `share` of the rows get a known set: a rate q ~ U[0, 1) per row and each unit known with
+    probability q (so one given column and nearly complete rows are both practised); the other rows are
+    all unknown (unconditional training). Draws come from `generator` (on units' device).
+    """
+    device = units.device
+    n_units = int(units.max()) + 1 if units.numel() else 0
+    conditioned = torch.rand(n, 1, generator=generator, device=device) < share
+    rate = torch.rand(n, 1, generator=generator, device=device)
+    known_units = (torch.rand(n, n_units, generator=generator, device=device) < rate) & conditioned
+    return known_units[:, units]
+
+
+def unit_index(encoder) -> torch.Tensor:
+    """(d,) long: the conditioning unit of each encoded coordinate (TableEncoder.blocks: each numeric
+    coordinate, categorical one-hot block and missing-indicator block is one unit)."""
+    units = torch.empty(encoder.n_features, dtype=torch.long)
+    for u, b in enumerate(encoder.blocks):
+        units[b.start:b.end] = u
+    return units
+
+
+def _run(net: nn.Module, x: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor:
+    # an unconditional call keeps the two-argument signature, so any (x, t) network still plugs in
+    return net(x, t) if known is None else net(x, t, known)
+
+
+def network_input(x0: torch.Tensor, x_t: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor:
+    """x_t with the known coordinates replaced by their clean values (all (n, d))."""
+    return x_t if known is None else torch.where(known, x0, x_t)
+
+
 class EpsilonPrediction:
-    """eps prediction on every coordinate (the seed)."""
+    """eps prediction on every coordinate (the seed).
+
+    units: (d,) conditioning units (`unit_index`) for a conditional network trained with masked
+    conditioning (module docstring); None: unconditional (the seed).
+    """
 
     name = "eps"
+    units: torch.Tensor | None = None
 
     def loss(self, net: nn.Module, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
-             schedule: SigmoidSchedule) -> torch.Tensor:
+             schedule: SigmoidSchedule, known: torch.Tensor | None = None) -> torch.Tensor:
         """L_simple on a batch x0: (n, d) float32 at times t: (n, 1) with noise eps: (n, d) (the seed draws
-        t = 1 − U[0, 1) ∈ (0, 1] per row; see `draw_noise`)."""
-        pred = net(q_sample(x0, t, schedule, eps), t)
-        return torch.mean((pred - eps) ** 2)
+        t = 1 − U[0, 1) ∈ (0, 1] per row; see `draw_noise`). known: (n, d) bool coordinates given clean
+        (masked conditioning; excluded from the loss) or None."""
+        pred = _run(net, network_input(x0, q_sample(x0, t, schedule, eps), known), t, known)
+        if known is None:
+            return torch.mean((pred - eps) ** 2)
+        return torch.mean((pred - eps) ** 2 * (~known))
 
-    def eps(self, net: nn.Module, x_t: torch.Tensor, t: torch.Tensor, schedule: SigmoidSchedule) -> torch.Tensor:
-        """eps estimate (n, d) at x_t (n, d), t (1, 1) or (n, 1)."""
-        return net(x_t, t)
+    def eps(self, net: nn.Module, x_t: torch.Tensor, t: torch.Tensor, schedule: SigmoidSchedule,
+            known: torch.Tensor | None = None) -> torch.Tensor:
+        """eps estimate (n, d) at x_t (n, d), t (1, 1) or (n, 1); known: (n, d) bool coordinates that x_t
+        holds clean (a conditional network), else None."""
+        return _run(net, x_t, t, known)
 
 
 class MixedPrediction(EpsilonPrediction):
@@ -102,16 +154,20 @@ class MixedPrediction(EpsilonPrediction):
         log_norm = torch.log(shifted.exp() @ self.member)  # (n, nb), each block's sum ≥ 1 after the shift
         return shifted - log_norm.gather(1, idx)
 
-    def loss(self, net, x0, t, eps, schedule):
+    def loss(self, net, x0, t, eps, schedule, known=None):
         self._on(x0.device)
-        out = net(q_sample(x0, t, schedule, eps), t)
+        out = _run(net, network_input(x0, q_sample(x0, t, schedule, eps), known), t, known)
+        free = None if known is None else (~known).to(out.dtype)
         total = out.new_zeros(())
         k0 = self.k0
         if k0:
-            total = total + ((out[:, :k0] - eps[:, :k0]) ** 2).mean(0).sum()
+            err = (out[:, :k0] - eps[:, :k0]) ** 2
+            total = total + (err if free is None else err * free[:, :k0]).mean(0).sum()
         if self.n_blocks:
             target = (x0[:, k0:] - self.offset[k0:]) / self.scale[k0:]  # the one-hot indicator (n, m)
             nll = -(target * self._log_softmax(out[:, k0:]))  # (n, m): nonzero at each block's true level
+            if free is not None:
+                nll = nll * free[:, k0:]
             total = total + nll.sum(1).mean(0)
         return total / self.n_terms
 
@@ -152,9 +208,9 @@ class MixedPrediction(EpsilonPrediction):
         out[:, k0:] = (onehot * self.scale[k0:] + self.offset[k0:]).to(x0.dtype)
         return out
 
-    def eps(self, net, x_t, t, schedule):
+    def eps(self, net, x_t, t, schedule, known=None):
         self._on(x_t.device)
-        out = net(x_t, t)
+        out = _run(net, x_t, t, known)
         if not self.n_blocks:
             return out
         k0 = self.k0
@@ -163,8 +219,16 @@ class MixedPrediction(EpsilonPrediction):
         return torch.cat([out[:, :k0], (x_t[:, k0:] - ab.sqrt() * x0_hat) / (1 - ab).sqrt()], dim=1)
 
 
-def make_parameterization(kind: str, encoder) -> EpsilonPrediction:
-    """'eps' (the seed) or 'mixed' for a fitted TableEncoder's layout. Errors: ValueError for another kind."""
+def make_parameterization(kind: str, encoder, conditional: bool = False) -> EpsilonPrediction:
+    """'eps' (the seed) or 'mixed' for a fitted TableEncoder's layout; conditional: set `units` for masked
+    conditioning. Errors: UserError for another kind."""
+    objective = _make(kind, encoder)
+    if conditional:
+        objective.units = unit_index(encoder)
+    return objective
+
+
+def _make(kind: str, encoder) -> EpsilonPrediction:
     if kind == "eps":
         return EpsilonPrediction()
     if kind != "mixed":

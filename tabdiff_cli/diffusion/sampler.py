@@ -21,6 +21,9 @@ Models", eq. 7): the data estimate x0_hat(x_t) = (x_t − sqrt(1 − ab_t)·eps)
 coordinates is moved against the gradient of the known coordinates' reconstruction error,
 x0_hat_b ← x0_hat_b − (w·sqrt(ab_t)/2)·∇_{x_t,b} Σ_a (x0_a − x0_hat_a(x_t))², and eps is recomputed from it;
 every sampler then steps with that eps. It costs one backward pass through the network per evaluation.
+A network trained with masked conditioning (parameterization.py) is given the known coordinates clean
+instead (`clean_known`): they hold their values at every step, eps_fn also receives the known mask, and
+neither re-noising nor guidance is needed.
 
 Determinism: every random draw comes from `BlockNoise`, one torch.Generator per block of BLOCK_ROWS
 output rows seeded from (seed, block index); a batch is a run of whole blocks, so the rows generated
@@ -97,6 +100,7 @@ def sample_loop(
     resample: int = 0,
     x0_clip: float | None = None,
     guidance: float = 0.0,
+    clean_known: bool = False,
 ) -> torch.Tensor:
     """Run the reverse process from x_1 ~ N(0, I) to x_0.
 
@@ -105,6 +109,8 @@ def sample_loop(
     (encoded space). resample: extra RePaint rounds per step. guidance: reconstruction-guidance weight w
     (module docstring; 0 = replacement only). x0_clip: clamp the implied x0 estimate
     to [−x0_clip, x0_clip] in ddim/dpmpp2m (the encoded data lies within about ±5.2).
+    clean_known: eps_fn(x, t, known) is a conditional network: the known coordinates stay at known_x0
+    throughout and resample / guidance are ignored (known = None when nothing is given).
     Returns x0: (n, d) float32. Errors: UserError for an unknown sampler or steps < 1.
     """
     if sampler not in SAMPLERS:
@@ -117,6 +123,12 @@ def sample_loop(
     if inpaint:
         known_mask = known_mask.to(device)
         known_x0 = known_x0.to(device=device, dtype=x.dtype)
+    if clean_known:
+        if inpaint:
+            x = torch.where(known_mask, known_x0, x)
+        eps_fn = _conditional_eps(eps_fn, schedule, noise, known_mask if inpaint else None, known_x0,
+                                  guidance if inpaint else 0.0)
+        resample, guidance = 0, 0.0
     x0_prev: torch.Tensor | None = None
     h_prev: float | None = None
     for k in range(steps, 0, -1):
@@ -146,7 +158,7 @@ def sample_loop(
                     if r == resample:
                         x0_prev, h_prev = x0, h
             if inpaint:
-                if s > 0:
+                if s > 0 and not clean_known:
                     known_s = math.sqrt(ab_s) * known_x0 + math.sqrt(1 - ab_s) * noise.randn()
                 else:
                     known_s = known_x0
@@ -157,6 +169,28 @@ def sample_loop(
             else:
                 x = x_s
     return x
+
+
+def _conditional_eps(net_fn, schedule: SigmoidSchedule, noise: BlockNoise, known: torch.Tensor | None,
+                     known_x0: torch.Tensor | None, weight: float) -> EpsFn:
+    """eps_fn(x, t) of a conditional network that holds the known coordinates of x clean.
+
+    weight w > 0: classifier-free guidance (Ho & Salimans 2022, eq. 6): eps = (1 + w)·eps(x | known)
+    − w·eps(x̃ | nothing known), where x̃ has the known coordinates forward-noised to t, as the unconditional
+    network saw them in training; it sharpens the conditional toward the given values, at one more network
+    evaluation per step.
+    """
+    if known is None or weight <= 0:
+        return lambda x, t: net_fn(x, t, known)
+
+    def eps(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        ab = _scalar(schedule, float(t.flatten()[0]))
+        noised = math.sqrt(ab) * known_x0 + math.sqrt(1 - ab) * noise.randn()
+        eps_c = net_fn(x, t, known)
+        eps_u = net_fn(torch.where(known, noised, x), t, None)
+        return eps_c + weight * (eps_c - eps_u)
+
+    return eps
 
 
 def _guided_eps(eps_fn: EpsFn, x: torch.Tensor, t_in: torch.Tensor, ab_t: float, known_mask: torch.Tensor,
