@@ -245,6 +245,8 @@ def fit(
         summary = Table(title="Trained", show_header=False)
         for k, v in (("rows", m["n_rows"]), ("columns", m["n_columns"]), ("encoded features", m["n_features"]),
                      ("epochs", m["epochs"]), ("steps", m["steps"]), ("final loss", f"{m['final_loss']:.5f}"),
+                     ("conditioning", "conditional network (--given/impute read the given cells)"
+                      if synth.config.model.conditional else "inpainting"),
                      ("seconds", f"{seconds:.1f}"), ("device", m["device"]), ("seed", m["seed"]),
                      ("checkpoint", str(model))):
             summary.add_row(k, str(v))

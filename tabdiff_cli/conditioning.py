@@ -124,6 +124,8 @@ def _number_for(text: str, spec: ColumnSpec, allow: bool) -> float:
             value = float(text)
         except ValueError:
             raise UserError(f"column '{spec.name}' is numeric; '{text}' is not a number") from None
+        if not math.isfinite(value):
+            raise UserError(f"column '{spec.name}': '{text}' is not a finite number")
     if not allow and spec.minimum is not None and not spec.minimum <= value <= spec.maximum:
         raise UserError(f"column '{spec.name}': {text} is outside the training range "
                         f"[{spec.minimum:g}, {spec.maximum:g}] (use --allow-extrapolation to allow it)")
@@ -172,7 +174,10 @@ def parse_conditions(texts: list[str], encoder: TableEncoder, allow_extrapolatio
         elif op in ("=", "=="):
             value_text = rest.strip("'\"")
             if spec.kind in NUMERIC_KINDS:
-                out.append(Condition(col, "=", value=_number_for(value_text, spec, allow_extrapolation), text=text))
+                value = _number_for(value_text, spec, allow_extrapolation)
+                if spec.kind == "integer" and value != round(value):
+                    raise UserError(f"condition '{text}': column '{col}' holds whole numbers; {value_text} is not one")
+                out.append(Condition(col, "=", value=value, text=text))
             else:
                 out.append(Condition(col, "=", value=_level_for(value_text, spec, encoder, allow_extrapolation),
                                      text=text))
@@ -186,6 +191,11 @@ def parse_conditions(texts: list[str], encoder: TableEncoder, allow_extrapolatio
             else:
                 c.high, c.high_inclusive = bound, op == "<="
             out.append(c)
+    seen = [c.column for c in out if c.op == "="]
+    dup = {c for c in seen if seen.count(c) > 1}
+    if dup:
+        raise UserError(f"column(s) {', '.join(sorted(dup))} given more than one value")
+    out = _merge_per_column(out)
     for c in out:
         spec = schema[c.column]
         if c.op == "range" and spec.minimum is not None and not allow_extrapolation:
@@ -194,10 +204,57 @@ def parse_conditions(texts: list[str], encoder: TableEncoder, allow_extrapolatio
             if not (lo_ok and hi_ok and c.low <= c.high):
                 raise UserError(f"condition '{c.text}' leaves no value in the training range "
                                 f"[{spec.minimum:g}, {spec.maximum:g}] of '{c.column}'")
-    seen = [c.column for c in out if c.op == "="]
-    dup = {c for c in seen if seen.count(c) > 1}
-    if dup:
-        raise UserError(f"column(s) {', '.join(sorted(dup))} given more than one value")
+    return out
+
+
+def _admits(c: Condition, value: Any) -> bool:
+    """Whether a typed value (a level, or a number; datetimes in seconds) satisfies c."""
+    if c.op == "in":
+        return str(value) in {str(v) for v in c.values}
+    if c.op == "=":
+        return str(value) == str(c.value)
+    lo = value >= c.low if c.low_inclusive else value > c.low
+    hi = value <= c.high if c.high_inclusive else value < c.high
+    return bool(lo and hi)
+
+
+def _merge_per_column(conditions: list[Condition]) -> list[Condition]:
+    """One condition per column: several intervals intersect, several sets intersect, and an equality must
+    satisfy the column's other conditions (it then stands alone). Errors: UserError naming the column
+    when its conditions leave no value."""
+    by_col: dict[str, list[Condition]] = {}
+    for c in conditions:
+        by_col.setdefault(c.column, []).append(c)
+    out = []
+    for col, group in by_col.items():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        texts = " and ".join(f"'{c.text}'" for c in group)
+        none_left = UserError(f"conditions {texts} on column '{col}' leave no value")
+        equal = [c for c in group if c.op == "="]
+        if equal:
+            if not all(_admits(c, equal[0].value) for c in group if c is not equal[0]):
+                raise none_left
+            out.append(equal[0])
+            continue
+        sets = [c for c in group if c.op == "in"]
+        if sets:
+            keep = [v for v in sets[0].values if all(str(v) in {str(w) for w in c.values} for c in sets[1:])]
+            if not keep:
+                raise none_left
+            out.append(Condition(col, "in", values=tuple(keep), text=" and ".join(c.text for c in sets)))
+            continue
+        merged = Condition(col, "range", text=" and ".join(c.text for c in group))
+        for c in group:
+            if c.low > merged.low or (c.low == merged.low and not c.low_inclusive):
+                merged.low, merged.low_inclusive = c.low, c.low_inclusive
+            if c.high < merged.high or (c.high == merged.high and not c.high_inclusive):
+                merged.high, merged.high_inclusive = c.high, c.high_inclusive
+        if merged.low > merged.high or (merged.low == merged.high
+                                         and not (merged.low_inclusive and merged.high_inclusive)):
+            raise none_left
+        out.append(merged)
     return out
 
 

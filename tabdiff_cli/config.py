@@ -8,6 +8,8 @@ fast default for general tables. Both ship inside the package so `tabdiff fit` w
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -157,11 +159,37 @@ class Config:
             bad = set(values) - known
             if bad:
                 raise UserError(f"{source}: unknown key(s) {sorted(bad)} in '{f.name}'; known: {sorted(known)}")
-            kwargs[f.name] = sub_cls(**values)
+            section = sub_cls(**values)
+            _check_types(section, f"{source}: {f.name}")
+            kwargs[f.name] = section
         return cls(**kwargs)
 
 
 AUTO = "auto"
+
+
+def _check_types(section: Any, where: str) -> None:
+    """UserError for a value whose type the field does not take (a string where a number belongs, …);
+    an int is accepted where a float is, a bool never counts as a number."""
+    hints = typing.get_type_hints(type(section))
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        hint = hints[f.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        allowed = tuple(typing.get_origin(a) or a for a in (typing.get_args(hint) if union else (hint,)))
+        if value is None and type(None) in allowed:
+            continue
+        if isinstance(value, bool):
+            ok = bool in allowed
+        elif isinstance(value, (int, float)):
+            ok = float in allowed or (int in allowed and isinstance(value, int))
+        else:
+            ok = isinstance(value, tuple(a for a in allowed if isinstance(a, type)))
+        if not ok:
+            words = {float: "a number", int: "a whole number", bool: "true or false", str: "'auto' or a name",
+                     dict: "a mapping", list: "a list", type(None): "null"}
+            names = " or ".join(dict.fromkeys(words.get(a, str(a)) for a in allowed))
+            raise UserError(f"{where}.{f.name} must be {names}; got {value!r}")
 
 
 def resolve_auto(cfg: Config, n_rows: int, n_features: int | None = None) -> Config:

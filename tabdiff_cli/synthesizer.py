@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 MIN_ROWS = 2
 
 
+MAX_GUIDANCE = 100.0  # far past any useful weight (3 over-disperses a sharp mixture); inf gave NaN cells
+
+
 def resolve_device(device: str | None) -> torch.device:
     """'auto' → CUDA when available, else CPU. Errors: UserError for 'cuda' without a CUDA device."""
     device = device or "auto"
@@ -179,6 +182,8 @@ class DiffusionSynthesizer:
         self._check_fitted()
         if num_rows < 1:
             raise UserError(f"--n must be at least 1, got {num_rows}")
+        if guidance is not None and not 0.0 <= float(guidance) <= MAX_GUIDANCE:
+            raise UserError(f"--guidance must be a number in [0, {MAX_GUIDANCE:g}], got {guidance}")
         if start_row % BLOCK_ROWS:
             raise UserError(f"start_row must be a multiple of {BLOCK_ROWS}")
         seed = new_seed() if seed is None else int(seed)

@@ -67,6 +67,7 @@ def test_fit_sample_plot_write_their_files(iris_run):
     assert "wrote" in iris_run["plot"].stdout and "pair.png" in iris_run["plot"].stdout
     fit_out = iris_run["fit"].stdout
     assert "Schema" in fit_out and "Trained" in fit_out and "30" in fit_out
+    assert "inpainting" in fit_out  # the seed recipe on Iris conditions by inpainting
 
 
 def test_sample_prints_a_preview_and_the_seed(iris_run):

@@ -114,3 +114,50 @@ def test_reconstruction_guidance_transmits_the_condition(iris_synth):
     plain, guided = p_virginica(0.0), p_virginica(3.0)
     assert guided > 0.9
     assert guided > plain + 0.1
+
+
+def test_several_conditions_on_one_column_intersect(iris_synth):
+    col = "petal length (cm)"
+    rows = iris_synth.sample(200, seed=4, conditions=[f"{col}>=4", f"{col}<5", "target in {versicolor,virginica}",
+                                                       "target in {virginica,setosa}"])
+    assert rows[col].between(4, 5, inclusive="left").all()
+    assert (rows["target"] == "virginica").all()
+    same = iris_synth.sample(50, seed=4, conditions=[f"{col}=4.5", f"{col}>=4"])
+    assert (same[col] == 4.5).all()
+
+
+@pytest.mark.parametrize("texts", [
+    ["petal length (cm)>=5", "petal length (cm)<2"],
+    ["petal length (cm)>=5", "petal length (cm)=1.5"],
+    ["petal length (cm)>3", "petal length (cm)<=3"],
+    ["target in {setosa}", "target in {virginica}"],
+    ["target=setosa", "target in {virginica,versicolor}"],
+])
+def test_contradicting_conditions_on_one_column_are_clear_errors(iris_synth, texts):
+    with pytest.raises(UserError, match="leave no value"):
+        parse_conditions(texts, iris_synth.encoder)
+
+
+@pytest.mark.parametrize("text", ["petal length (cm)=inf", "petal length (cm)=nan", "petal length (cm)>=-inf"])
+def test_non_finite_numbers_are_clear_errors(iris_synth, text):
+    with pytest.raises(UserError, match="not a finite number"):
+        parse_conditions([text], iris_synth.encoder, allow_extrapolation=True)
+
+
+def test_an_integer_column_takes_whole_numbers_only():
+    from tabdiff_cli.encoder import TableEncoder
+    from tabdiff_cli.schema import infer_schema
+
+    df = pd.DataFrame({"k": np.arange(60) % 7, "x": np.linspace(0, 1, 60)})
+    df["k"] = df["k"].astype("int64")
+    enc = TableEncoder(infer_schema(df)).fit(df)
+    assert enc.schema["k"].kind == "integer"
+    with pytest.raises(UserError, match="holds whole numbers; 3.5 is not one"):
+        parse_conditions(["k=3.5"], enc)
+    assert parse_conditions(["k=3", "k>=2.5"], enc)[0].value == 3.0
+
+
+@pytest.mark.parametrize("weight", [float("inf"), 1e308, -1.0, float("nan")])
+def test_guidance_outside_its_range_is_a_clear_error(iris_synth, weight):
+    with pytest.raises(UserError, match="--guidance must be a number in"):
+        iris_synth.sample(10, seed=0, conditions=["target=setosa"], guidance=weight)

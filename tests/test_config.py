@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tabdiff_cli.config import AUTO, load_config, resolve_auto
+from tabdiff_cli.config import AUTO, Config, load_config, resolve_auto
 from tabdiff_cli.errors import UserError
 
 
@@ -55,3 +55,21 @@ def test_conditional_setting_is_checked():
     cfg.model.conditional = False
     assert resolve_auto(cfg, 50_000, 7).model.conditional is False  # an explicit choice is kept
     assert load_config("configs/iris.yaml").model.conditional is False  # the seed's network
+
+
+@pytest.mark.parametrize("raw, match", [
+    ({"training": {"condition_share": "half"}}, "training.condition_share must be a number; got 'half'"),
+    ({"training": {"condition_share": None}}, "training.condition_share must be a number; got None"),
+    ({"schedule": {"gain": "x"}}, "schedule.gain must be a number"),
+    ({"training": {"epochs": 1.5}}, "training.epochs must be a whole number"),
+    ({"training": {"lr": True}}, "training.lr must be a number or 'auto'"),
+    ({"data": {"columns": ["a"]}}, "data.columns must be a mapping"),
+])
+def test_config_values_of_the_wrong_type_are_clear_errors(raw, match):
+    with pytest.raises(UserError, match=match.replace("(", r"\(").replace(")", r"\)")):
+        Config.from_dict(raw, source="my.yaml")
+
+
+def test_config_accepts_ints_for_floats_and_null_where_allowed():
+    cfg = Config.from_dict({"training": {"lr": 1, "max_time": None, "batch_size": 64}, "model": {"hidden_dim": 32}})
+    assert (cfg.training.lr, cfg.training.max_time, cfg.model.hidden_dim) == (1, None, 32)
