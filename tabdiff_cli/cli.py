@@ -304,7 +304,8 @@ def sample(
     given: Annotated[list[str] | None, typer.Option("--given", "--condition", "-g", help=(
         "Condition, repeatable: 'col=value', 'col in {a,b}', 'col>=40', '40<=col<60'."))] = None,
     resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step when conditioning "
-                                          "(more: closer to the conditional, slower).")] = 2,
+                                          "(more: closer to the conditional, slower; unused by a "
+                                          "conditional model, which reads the given cells).")] = 2,
     guidance: GuidanceOpt = None,
     allow_extrapolation: Annotated[bool, typer.Option(help="Allow conditions outside the training range.")] = False,
     shard: Annotated[str | None, typer.Option(help="k/K: write only the k-th of K parts (0-based).")] = None,
@@ -460,7 +461,7 @@ def impute(
     sampler: Annotated[str | None, typer.Option(help="ancestral | ddim | dpmpp2m.")] = None,
     steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
     resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step (more: better imputations, "
-                                          "slower).")] = 2,
+                                          "slower; unused by a conditional model).")] = 2,
     guidance: GuidanceOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
