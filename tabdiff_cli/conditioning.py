@@ -68,9 +68,14 @@ class Condition:
             if spec.kind in NUMERIC_KINDS:
                 return np.isclose(v, float(self.value), rtol=0, atol=1e-9)
             return (series.astype(str) == str(self.value)).to_numpy()
+        return np.asarray(self.in_range(v))
+
+    def in_range(self, v: Any) -> Any:
+        """Whether numbers v (a float or an array; datetimes in seconds) lie in [low, high] with this
+        condition's inclusivity (same shape as v)."""
         lo = v >= self.low if self.low_inclusive else v > self.low
         hi = v <= self.high if self.high_inclusive else v < self.high
-        return np.asarray(lo & hi)
+        return lo & hi
 
 
 def _as_number(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
@@ -207,17 +212,6 @@ def parse_conditions(texts: list[str], encoder: TableEncoder, allow_extrapolatio
     return out
 
 
-def _admits(c: Condition, value: Any) -> bool:
-    """Whether a typed value (a level, or a number; datetimes in seconds) satisfies c."""
-    if c.op == "in":
-        return str(value) in {str(v) for v in c.values}
-    if c.op == "=":
-        return str(value) == str(c.value)
-    lo = value >= c.low if c.low_inclusive else value > c.low
-    hi = value <= c.high if c.high_inclusive else value < c.high
-    return bool(lo and hi)
-
-
 def _merge_per_column(conditions: list[Condition]) -> list[Condition]:
     """One condition per column: several intervals intersect, several sets intersect, and an equality must
     satisfy the column's other conditions (it then stands alone). Errors: UserError naming the column
@@ -233,8 +227,10 @@ def _merge_per_column(conditions: list[Condition]) -> list[Condition]:
         texts = " and ".join(f"'{c.text}'" for c in group)
         none_left = UserError(f"conditions {texts} on column '{col}' leave no value")
         equal = [c for c in group if c.op == "="]
-        if equal:
-            if not all(_admits(c, equal[0].value) for c in group if c is not equal[0]):
+        if equal:  # the others are sets or intervals (two equalities were refused before)
+            value = equal[0].value
+            if not all(str(value) in {str(v) for v in c.values} if c.op == "in" else bool(c.in_range(value))
+                       for c in group if c is not equal[0]):
                 raise none_left
             out.append(equal[0])
             continue
