@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 OUT ?= outputs
 
-.PHONY: install demo test lint bench bench-speed bench-tables bench-ddp bench-conditioning clean
+.PHONY: install demo test lint bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning clean
 
 $(BIN)/tabdiff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,8 @@ bench-tables: install
 
 bench-ddp: install
 	$(PY) benchmarks/bench_ddp.py
+bench-cuda: install
+	$(PY) benchmarks/bench_cuda.py
 bench-conditioning: install
 	$(PY) benchmarks/bench_conditioning.py
 

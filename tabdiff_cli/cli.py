@@ -195,13 +195,20 @@ def fit(
     cfg.data.drop = cfg.data.drop + _split(drop)
     if model.suffix.lower() in (".csv", ".parquet", ".tsv"):
         raise UserError(f"--model {model} looks like a table, not a checkpoint path")
-    from tabdiff_cli.distributed import cleanup, init_from_env, launched_by_torchrun, torchrun_command
+    from tabdiff_cli.distributed import (
+        check_process_count,
+        cleanup,
+        init_from_env,
+        launched_by_torchrun,
+        torchrun_command,
+    )
 
     if nproc < 1:
         raise UserError(f"--nproc must be at least 1, got {nproc}")
     if nproc > 1 and not launched_by_torchrun():
         import subprocess
 
+        check_process_count(nproc, cfg.training.device)
         cmd = torchrun_command(nproc, ["fit", *_relaunch_args(command, exclude=("nproc",))])
         if not quiet:
             console.print(f"training with {nproc} processes: {' '.join(cmd[1:])}", highlight=False)

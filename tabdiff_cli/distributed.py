@@ -200,6 +200,20 @@ def cleanup(ctx: DistributedContext | None) -> None:
         dist.destroy_process_group()
 
 
+def check_process_count(nproc: int, device: str | None) -> None:
+    """Before launching `nproc` processes: on CUDA each needs a GPU of its own (NCCL refuses two ranks on one
+    GPU). Errors: UserError naming the GPU count, so the user sees one line instead of every rank's failure."""
+    from tabdiff_cli.synthesizer import resolve_device
+
+    if nproc > 1 and resolve_device(device).type == "cuda":
+        import torch
+
+        count = torch.cuda.device_count()
+        if nproc > count:
+            raise UserError(f"--nproc {nproc} needs {nproc} GPUs, one per process; this machine has {count} "
+                            f"(use --nproc {count}, or --device cpu for CPU processes)")
+
+
 def torchrun_command(nproc: int, args: list[str]) -> list[str]:
     """The command that runs `tabdiff <args>` as `nproc` processes on this machine through torchrun."""
     import sys

@@ -130,9 +130,11 @@ def _read_csv_arrow(text: str, sep: str, na: list[str]) -> tuple[pd.DataFrame, p
 
     data = text.encode("utf-8")
     try:
-        raw = pd.read_csv(BytesIO(data), sep=sep, dtype=str, keep_default_na=False, engine="pyarrow")
+        raw = _raw_text_arrow(data, text[:1 << 16].splitlines()[:1], sep)
         df = pd.read_csv(BytesIO(data), sep=sep, na_values=na, keep_default_na=False, engine="pyarrow")
     except Exception:  # pyarrow's parse errors have several types; the C engine reports them
+        return None
+    if raw is None:
         return None
     if list(raw.columns) != list(df.columns) or raw.shape != df.shape:
         return None
@@ -156,6 +158,30 @@ def _read_csv_arrow(text: str, sep: str, na: list[str]) -> tuple[pd.DataFrame, p
         else:  # dates, times, timestamps: the C engine keeps the text
             df[df.columns[i]] = cells.where(~marked)
     return raw, df
+
+
+def _raw_text_arrow(data: bytes, first_line: list[str], sep: str) -> pd.DataFrame | None:
+    """Every cell of the file `data` as its text (n_rows, n_columns), read by pyarrow with string column
+    types; None for duplicate header names or a header that is not `first_line` (a quoted line break).
+    Not `read_csv(dtype=str, engine="pyarrow")`: pandas 2.x lets pyarrow type the column first and casts
+    back, so '+1' comes back '1.0' and '0x10' comes back '16'."""
+    from io import BytesIO
+
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    header = next(csv.reader(first_line or [""], delimiter=sep), [])
+    if len(set(header)) != len(header):
+        return None
+    table = pacsv.read_csv(
+        BytesIO(data), parse_options=pacsv.ParseOptions(delimiter=sep),
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header}, null_values=[],
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    if table.column_names != header:
+        return None
+    # dtype=str: object under pandas 2, the str dtype under pandas 3, as read_csv(dtype=str) gives each
+    return pd.DataFrame({name: pd.Series(table.column(i).to_numpy(zero_copy_only=False), dtype=str)
+                         for i, name in enumerate(header)})
 
 
 def _decimal_commas(df: pd.DataFrame) -> None:

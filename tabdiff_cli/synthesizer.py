@@ -23,7 +23,7 @@ from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
 from tabdiff_cli.config import Config, resolve_auto
 from tabdiff_cli.diffusion.network import Denoiser
 from tabdiff_cli.diffusion.parameterization import MixedPrediction, make_parameterization
-from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, sample_loop
+from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, fixed_shape_eps, sample_loop
 from tabdiff_cli.diffusion.schedule import make_schedule
 from tabdiff_cli.encoder import TableEncoder
 from tabdiff_cli.errors import CheckpointError, UserError
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tabdiff_cli.distributed import DistributedContext
 
 MIN_ROWS = 2
+CUDA_EVAL_ROWS = 16_384  # the one shape of every network call in CUDA sampling (sampler.fixed_shape_eps)
 
 
 MAX_GUIDANCE = 100.0  # far past any useful weight (3 over-disperses a sharp mixture); inf gave NaN cells
@@ -217,6 +218,8 @@ class DiffusionSynthesizer:
                        objective=self.objective) -> torch.Tensor:
                 return objective.eps(net, x_t, t, self.schedule, known)
 
+            if dev.type == "cuda":
+                eps_fn = fixed_shape_eps(eps_fn, CUDA_EVAL_ROWS)
             x = sample_loop(eps_fn, self.schedule, noise, sampler=sampler, steps=steps, eta=sc.eta,
                             known_mask=mask, known_x0=values, resample=resample,
                             guidance=self._default_guidance() if guidance is None else float(guidance),

@@ -161,7 +161,7 @@ def test_checkpoint_roundtrip_api(tmp_path, iris_df):
     assert header["format"] == "tabdiff-checkpoint" and header["meta"]["seed"] == 1
     loaded = DiffusionSynthesizer.load(path, device="cpu")
     assert all(p.device.type == "cpu" for p in loaded.network.parameters())
-    a = synth.sample(300, seed=5, steps=10)
+    a = synth.sample(300, seed=5, steps=10, device="cpu")  # same seed, same device (fit may have used CUDA)
     b = loaded.sample(300, seed=5, steps=10)
     pd.testing.assert_frame_equal(a, b)
     assert list(a.columns) == IRIS_COLUMNS

@@ -83,7 +83,7 @@ def test_conditional_model_imputes_from_the_observed_cells(line_model):
 def test_conditional_model_round_trips_and_is_reproducible(line_model, tmp_path):
     synth, _ = line_model
     path = synth.save(tmp_path / "cond.ckpt")
-    again = DiffusionSynthesizer.load(path)
+    again = DiffusionSynthesizer.load(path, device=str(next(synth.network.parameters()).device))  # same device
     assert again.config.model.conditional
     a = synth.sample(50, seed=7, conditions=["x=0.5"])
     pd.testing.assert_frame_equal(a, again.sample(50, seed=7, conditions=["x=0.5"]))

@@ -168,3 +168,30 @@ def test_reconstruction_guidance_moves_inpainting_towards_the_posterior(sampler)
     assert torch.all(guided[:, 0] == 0.3)
     assert abs(float(guided[:, 1].mean()) - 1.0) < abs(float(plain[:, 1].mean()) - 1.0) - 0.05
     assert torch.equal(guided, run(2.0))
+
+
+def test_fixed_shape_eps_calls_one_shape_and_returns_the_same_rows():
+    """CUDA sampling evaluates the network on chunks of exactly `rows` rows (padding the last), so a row's
+    eps cannot depend on the batch it came in; the result must equal the direct call, row for row."""
+    from tabdiff_cli.diffusion.sampler import fixed_shape_eps
+
+    torch.manual_seed(0)
+    w = torch.randn(3, 3)
+    shapes = []
+
+    def eps_fn(x, t, known=None):
+        shapes.append((x.shape[0], t.shape[0], None if known is None else known.shape[0]))
+        out = x @ w + t
+        return out if known is None else torch.where(known, 0.0, out)
+
+    chunked = fixed_shape_eps(eps_fn, rows=4)
+    x = torch.randn(10, 3)
+    t_row = torch.rand(10, 1)
+    known = torch.rand(10, 3) > 0.5
+    for t, k in ((torch.full((1, 1), 0.3), None), (t_row, None), (t_row, known)):
+        shapes.clear()
+        got = chunked(x, t, k)
+        assert got.shape == (10, 3)
+        torch.testing.assert_close(got, eps_fn(x, t, k))
+        assert {s[0] for s in shapes[:-1]} == {4} and len(shapes) == 4  # 3 chunks of 4 rows + the direct call
+        assert all(s[1] in (1, 4) and s[2] in (None, 4) for s in shapes[:-1])

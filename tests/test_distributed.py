@@ -72,7 +72,9 @@ def test_two_processes_match_one_process(tmp_path, iris_df):
 
     cfg_path = tmp_path / "quick.yaml"
     cfg_path.write_text(QUICK)
-    one = DiffusionSynthesizer(load_config(cfg_path)).fit(iris_df, seed=0)
+    cfg = load_config(cfg_path)
+    cfg.training.device = "cpu"  # the two processes below run on CPU (gloo); weights agree on one device
+    one = DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
     one.save(tmp_path / "one.ckpt")
 
     cmd = [sys.executable, "-m", "tabdiff_cli", "fit", "iris", "--config", str(cfg_path), "--seed", "0",
@@ -111,7 +113,7 @@ def test_nproc_relaunches_the_same_command_under_torchrun(monkeypatch, tmp_path)
     model = tmp_path / "m.ckpt"
     res = CliRunner().invoke(app, ["fit", "iris", "--nproc", "3", "--steps", "7", "--lr", "0.001",
                                    "-m", str(model), "--categorical", "a,b", "--categorical", "c",
-                                   "--seed", "5", "-q"])
+                                   "--seed", "5", "-q", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     cmd = seen["cmd"]
     assert cmd[:6] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "3"]
@@ -131,3 +133,22 @@ def test_nproc_must_be_positive():
 
     res = CliRunner().invoke(app, ["fit", "iris", "--nproc", "0"])
     assert res.exit_code == 2 and "--nproc" in res.output
+
+
+def test_nproc_beyond_the_gpu_count_is_a_one_line_error(monkeypatch):
+    """On CUDA every process needs a GPU of its own: with 1 GPU, `--nproc 2` stops before launching torchrun
+    (which would otherwise print each failing rank's report and exit 1)."""
+    import torch
+    from typer.testing import CliRunner
+
+    from tabdiff_cli.cli import app
+
+    launched = []
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, *a, **k: launched.append(cmd))
+    res = CliRunner().invoke(app, ["fit", "iris", "--nproc", "2", "--device", "cuda", "-q"])
+    assert res.exit_code == 2, res.output
+    assert "--nproc 2 needs 2 GPUs" in res.output and "has 1" in res.output
+    assert launched == []

@@ -80,6 +80,35 @@ class BlockNoise:
         return torch.cat(parts, dim=0)[: self.n_rows]
 
 
+def fixed_shape_eps(eps_fn: Callable[..., torch.Tensor], rows: int) -> Callable[..., torch.Tensor]:
+    """eps_fn evaluated on chunks of exactly `rows` rows (the last one zero-padded), for batch-size-invariant
+    results on CUDA.
+
+    cuBLAS picks its matrix-product kernel by the number of rows, so one row's eps can differ in the last
+    bits between a 1,000-row and a 50,000-row batch, and 50 reverse steps carry that into different decoded
+    values. With every call the same shape, each row's result depends only on that row (every other operation
+    in the network and the parameterizations is row-wise). x: (n, d), t: (1, 1) or (n, 1), known: (n, d) or
+    None → (n, d), as eps_fn. On CPU the kernels do not depend on the row count and this is not needed.
+    """
+    def chunk(v: torch.Tensor | None, a: int, b: int) -> torch.Tensor | None:
+        if v is None or b - a == rows:
+            return None if v is None else v[a:b]
+        return torch.cat([v[a:b], v[:1].expand(rows - (b - a), *v.shape[1:])], dim=0)
+
+    def chunked(x: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+        n = x.shape[0]
+        per_row_t = t.shape[0] == n and n > 1
+        parts = []
+        for a in range(0, n, rows):
+            b = min(a + rows, n)
+            ta = chunk(t, a, b) if per_row_t else t
+            out = eps_fn(chunk(x, a, b), ta) if known is None else eps_fn(chunk(x, a, b), ta, chunk(known, a, b))
+            parts.append(out[: b - a])
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
+
+    return chunked
+
+
 def _scalar(schedule: SigmoidSchedule, t: float) -> float:
     return float(schedule.alpha_bar(torch.tensor(t, dtype=torch.float64)))
 
