@@ -118,12 +118,13 @@ class TrainingConfig:
 
 @dataclass
 class SamplingConfig:
-    """Reverse-process settings: sampler name, number of steps, rows per network call."""
+    """Reverse-process settings: sampler name, number of steps, rows per network call ("auto":
+    synthesizer.sample_batch_rows)."""
 
     sampler: str = "ancestral"
     steps: int | str = 1000
     eta: float = 0.0
-    batch_size: int = 16384
+    batch_size: int | str = "auto"
     guidance: float = 3.0
 
 

@@ -61,3 +61,18 @@ def test_threads_return_to_the_default_for_large_work():
         assert configure_threads(3, 150, 64, cpu) == 3
     finally:
         torch.set_num_threads(DEFAULT_THREADS)
+
+
+def test_sample_batch_rows_auto_keeps_activations_small_on_cpu():
+    """sampling.batch_size auto: rows x hidden width = 2^19 on CPU in whole 1,024-row blocks (8,192 rows at
+    width 64, 2,048 at 256), clamped to [1,024, 16,384]; 16,384 on CUDA; a number is taken as given."""
+    from tabdiff_cli.errors import UserError
+    from tabdiff_cli.synthesizer import sample_batch_rows
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert [sample_batch_rows("auto", h, cpu) for h in (16, 64, 128, 256, 1024)] == [16384, 8192, 4096, 2048, 1024]
+    assert sample_batch_rows("auto", 64, cuda) == 16384
+    assert sample_batch_rows(5000, 64, cpu) == 5000
+    for bad in ("big", 0, -3, 2.5, True):
+        with pytest.raises(UserError, match="sampling.batch_size"):
+            sample_batch_rows(bad, 64, cpu)
