@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from tabdiff_cli.allocator import retain_freed_memory
 from tabdiff_cli.config import TrainingConfig
 from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, draw_known_mask, draw_noise
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule
@@ -66,9 +67,11 @@ DEFAULT_THREADS = torch.get_num_threads()  # at import: OMP_NUM_THREADS, else ev
 
 
 def configure_threads(threads: int | None, batch: int, hidden: int, device: torch.device) -> int:
-    """Set torch's CPU thread count for this run and return it (see TrainingConfig.threads)."""
+    """Set torch's CPU thread count for this run and return it (see TrainingConfig.threads); on CPU also
+    keep freed activation memory in the process (allocator.retain_freed_memory)."""
     if device.type != "cpu":
         return torch.get_num_threads()
+    retain_freed_memory()
     if threads is None:
         # torch's own default, not the current setting: an earlier small run of this process lowered that to 1
         threads = 1 if batch * hidden * hidden < SMALL_WORK else DEFAULT_THREADS

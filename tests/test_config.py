@@ -24,7 +24,7 @@ def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
     assert out.training.steps == steps
     assert out.training.lr == lr
     assert out.training.batch_size == min(n_rows, 1024)
-    assert out.sampling.steps == (50 if n_rows <= 1024 else 100)
+    assert out.sampling.steps == (50 if n_rows <= 1024 else 200)
     assert out.model.conditional is (n_rows > 1024)
     assert cfg.training.steps == AUTO  # the input config is not modified
 
