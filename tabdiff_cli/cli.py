@@ -349,7 +349,7 @@ def sample(
 
         start, count = shard_range(n, shard)
         out = shard_path(out, shard)
-    dev = device if device != "auto" else None
+    dev = device  # "auto": CUDA when available, wherever the checkpoint was trained
     if given:
         from tabdiff_cli.conditioning import iter_conditioned
 
@@ -491,7 +491,7 @@ def impute(
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed
     filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
-                          guidance=guidance, device=device if device != "auto" else None)
+                          guidance=guidance, device=device)
     write_table(filled, out, synth.na_markers, synth.integer_text)
     if not quiet:
         holes = df[synth.schema.names].isna()
@@ -551,7 +551,7 @@ def infer(
         raise UserError(f"--n must be at least 1, got {n}")
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
-    kw = dict(sampler=sampler, steps=steps, device=device if device != "auto" else None, guidance=guidance)
+    kw = dict(sampler=sampler, steps=steps, device=device, guidance=guidance)
     result = synth.infer(synth.parse_conditions(given, allow_extrapolation), query, num_samples=n, seed=seed, **kw)
     samples = result.pop("samples")
     for col, post in result.items():

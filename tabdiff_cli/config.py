@@ -167,6 +167,7 @@ class Config:
 
 
 AUTO = "auto"
+SMALL_TABLE_ROWS = 1024  # up to here: full-batch training, inpainting, 50 sampling steps, and CPU under "auto"
 
 
 def _check_types(section: Any, where: str) -> None:
@@ -222,7 +223,7 @@ def resolve_auto(cfg: Config, n_rows: int, n_features: int | None = None) -> Con
     """
     out = Config.from_dict(cfg.to_dict())
     m, t = out.model, out.training
-    small = n_rows <= 1024
+    small = n_rows <= SMALL_TABLE_ROWS
     if m.hidden_dim == AUTO:
         m.hidden_dim = 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
     if m.n_blocks == AUTO:
