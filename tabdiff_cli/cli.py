@@ -38,7 +38,7 @@ GuidanceOpt = Annotated[float | None, typer.Option(
                   "replacement only), classifier-free guidance for a --conditional one (0: none). Default: the "
                   "checkpoint's sampling.guidance (3 for a plain model; 0 for a conditional one).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Random seed; the same seed on the same device gives "
-                                             "the same result (CPU is deterministic; CUDA kernels may not be).")]
+                                             "the same result, whatever --batch-size (checked on CPU and on an H200).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
 
 

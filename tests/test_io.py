@@ -314,3 +314,20 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_checkpoints_get_the_usual_permissions_too(tmp_path):
+    """Bug: checkpoints came out -rw------- beside -rw-r--r-- tables: safetensors' writer replaces the temporary
+    file that atomic_write had opened up, so the mode is set again after writing."""
+    import stat
+
+    import torch
+
+    from tabdiff_cli.checkpoint import save_checkpoint
+
+    old = os.umask(0o022)
+    try:
+        out = save_checkpoint(tmp_path / "m.ckpt", {"net.w": torch.zeros(2)}, {"format": "tabdiff-checkpoint"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
