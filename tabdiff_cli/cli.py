@@ -494,8 +494,11 @@ def impute(
     filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
                           guidance=guidance, device=device)
     write_table(filled, out, synth.na_markers, synth.integer_text)
-    if not quiet:
-        holes = df[synth.schema.names].isna()
+    holes = df[synth.schema.names].isna()
+    if not quiet and not holes.to_numpy().any():
+        console.print(f"nothing to impute: {data} has no empty cells; wrote its rows unchanged to {out}",
+                      highlight=False)
+    elif not quiet:
         table = Table(title=f"imputed {int(holes.to_numpy().sum())} empty cells in {len(df)} rows "
                             f"({draws} draw{'s' if draws > 1 else ''}, seed {seed})")
         for col in ("column", "empty cells", "spread across draws"):
