@@ -20,7 +20,7 @@ import torch
 
 from tabdiff_cli import __version__
 from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
-from tabdiff_cli.config import SMALL_TABLE_ROWS, Config, resolve_auto
+from tabdiff_cli.config import AUTO, SMALL_TABLE_ROWS, Config, resolve_auto
 from tabdiff_cli.diffusion.network import Denoiser
 from tabdiff_cli.diffusion.parameterization import MixedPrediction, make_parameterization
 from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, fixed_shape_eps, sample_loop
@@ -47,7 +47,7 @@ def sample_batch_rows(configured: int | str, hidden_dim: int, device: torch.devi
     2 cores; benchmarks/RESULTS_speed.md). On CUDA, CUDA_EVAL_ROWS (launch-bound: bigger is not slower).
     Errors: UserError for anything else than "auto" or a whole number ≥ 1.
     """
-    if configured == "auto":
+    if configured == AUTO:
         if device.type == "cuda":
             return CUDA_EVAL_ROWS
         return min(16 * BLOCK_ROWS, max(BLOCK_ROWS, CPU_BATCH_CELLS // int(hidden_dim) // BLOCK_ROWS * BLOCK_ROWS))
@@ -125,7 +125,7 @@ class DiffusionSynthesizer:
         if distributed is None:
             self.encoder = fit_encoder()
             device = resolve_device(cfg.training.device)
-            if cfg.training.device in (None, "auto") and len(data) <= SMALL_TABLE_ROWS:
+            if cfg.training.device in (None, AUTO) and len(data) <= SMALL_TABLE_ROWS:
                 # a tiny full-batch MLP is launch-bound on a GPU: Iris fit 7.2 s on an H200, 1.8 s on 2 CPU cores
                 device = torch.device("cpu")
         else:  # rank 0 fits, every rank rebuilds the same encoder from its state; rank 0's seed

@@ -81,8 +81,8 @@ class BlockNoise:
 
 
 def fixed_shape_eps(eps_fn: Callable[..., torch.Tensor], rows: int) -> Callable[..., torch.Tensor]:
-    """eps_fn evaluated on chunks of exactly `rows` rows (the last one zero-padded), for batch-size-invariant
-    results on CUDA.
+    """eps_fn evaluated on chunks of exactly `rows` rows (the last one padded with copies of the first row,
+    whose results are dropped), for batch-size-invariant results on CUDA.
 
     cuBLAS picks its matrix-product kernel by the number of rows, so one row's eps can differ in the last
     bits between a 1,000-row and a 50,000-row batch, and 50 reverse steps carry that into different decoded
@@ -90,9 +90,9 @@ def fixed_shape_eps(eps_fn: Callable[..., torch.Tensor], rows: int) -> Callable[
     in the network and the parameterizations is row-wise). x: (n, d), t: (1, 1) or (n, 1), known: (n, d) or
     None → (n, d), as eps_fn. On CPU the kernels do not depend on the row count and this is not needed.
     """
-    def chunk(v: torch.Tensor | None, a: int, b: int) -> torch.Tensor | None:
-        if v is None or b - a == rows:
-            return None if v is None else v[a:b]
+    def chunk(v: torch.Tensor, a: int, b: int) -> torch.Tensor:
+        if b - a == rows:
+            return v[a:b]
         return torch.cat([v[a:b], v[:1].expand(rows - (b - a), *v.shape[1:])], dim=0)
 
     def chunked(x: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
