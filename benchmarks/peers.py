@@ -238,6 +238,7 @@ class MostlyAdapter(Adapter):
     """mostlyai-engine's TabularARGN (autoregressive network), its defaults (model MOSTLY_AI/Medium) on CPU.
 
     The time budget goes to `max_training_time` (minutes); its own early stopping may end training sooner.
+    Without a budget it trains until its early stopping (or its 100-epoch cap) ends it.
     The engine reads column types itself; discrete numeric codes are passed as strings so it sees them as
     categories.
     """
@@ -252,8 +253,9 @@ class MostlyAdapter(Adapter):
         for col in discrete:
             if pd.api.types.is_numeric_dtype(df[col].dtype):
                 df[col] = df[col].map(lambda v: v if pd.isna(v) else str(v))
-        minutes = None if budget is None else budget / 60.0
-        self.model = engine.TabularARGN(max_training_time=minutes, device="cpu", random_state=seed,
+        # no budget: the engine's own default limit (14,400 minutes), so its early stopping decides
+        limit = {} if budget is None else {"max_training_time": budget / 60.0}
+        self.model = engine.TabularARGN(**limit, device="cpu", random_state=seed,
                                         workspace_dir=self.workdir.name, verbose=0)
         self.model.fit(df)
 

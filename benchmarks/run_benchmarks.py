@@ -60,7 +60,7 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -657,6 +657,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--adult-budget-s", type=float, default=ADULT_BUDGET_S,
                    help=f"training seconds of tabdiff default and mostlyai-engine on Adult "
                         f"(default {ADULT_BUDGET_S:g})")
+    p.add_argument("--match-mostlyai", action="store_true",
+                   help="Adult and the extra tables: mostlyai-engine trains to its own early stop and runs first; "
+                        "tabdiff (default) gets its fit time as the training budget (issue #7's criterion)")
     p.add_argument("--threads", type=int, default=None,
                    help="OMP_NUM_THREADS for every run (default: each tool's choice; 1 helps a busy machine)")
     p.add_argument("--results-dir", type=Path, default=None,
@@ -690,6 +693,32 @@ def skipped_record(ds: Dataset, system: str, seed: int, plan: RunPlan, reason: s
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line()}
 
 
+MOSTLY, TABDIFF_DEFAULT = "mostlyai-engine TabularARGN", "tabdiff (default)"
+MATCH_MARGIN_S = 5.0  # tabdiff's fit beyond its training loop (encoder fit, tensors, EMA copy): ~2-4 s on Adult
+
+
+def matched_order(systems: list[str]) -> list[str]:
+    """--match-mostlyai: mostlyai-engine first, so that tabdiff (default) can take its time as a budget."""
+    first = [s for s in (MOSTLY, TABDIFF_DEFAULT) if s in systems]
+    return first + [s for s in systems if s not in first]
+
+
+def matched_plan(plan: RunPlan, system: str, mostly_fit_s: float | None) -> RunPlan:
+    """--match-mostlyai: mostlyai-engine trains to its own early stop (no budget); tabdiff (default) then
+    gets training.max_time = mostlyai's fit seconds in the same seed minus MATCH_MARGIN_S, so that its whole
+    fit takes no longer (issue #7: 'fit <= the time mostlyai-engine takes on the same machine in the same
+    run'). Without a mostlyai time (it failed or was not run) tabdiff keeps the plan's budget."""
+    if system == MOSTLY:
+        return replace(plan, budget_s=None, timeout_s=1800.0, expected_s=420.0,
+                       note="no budget: trains until its own early stopping; runs first in each seed")
+    if system == TABDIFF_DEFAULT and mostly_fit_s is not None:
+        budget = max(10.0, mostly_fit_s - MATCH_MARGIN_S)
+        return replace(plan, budget_s=budget, timeout_s=budget + 600, expected_s=budget + 200,
+                       note=f"training.max_time = mostlyai-engine's fit time in the same seed "
+                            f"minus {MATCH_MARGIN_S:g} s (--match-mostlyai)")
+    return plan
+
+
 def run_all(args: argparse.Namespace) -> None:
     """Every dataset × seed × system, one JSON per run.
 
@@ -715,9 +744,14 @@ def run_all(args: argparse.Namespace) -> None:
             ref_path = args.results_dir / f"{name}__reference.json"
             if not ref_path.exists():
                 ref_path.write_text(json.dumps(reference_record(ds), indent=1))
+            matched = args.match_mostlyai and name in LARGE_DATASETS
+            systems = matched_order(args.system_list) if matched else args.system_list
             for seed in args.seed_list:
-                for system in args.system_list:
+                mostly_fit_s = None
+                for system in systems:
                     plan = plan_for(name, system, args.quick, args.adult_budget_s)
+                    if matched:
+                        plan = matched_plan(plan, system, mostly_fit_s)
                     elapsed = time.perf_counter() - start
                     if system in unavailable:
                         record = skipped_record(ds, system, seed, plan, unavailable[system])
@@ -728,6 +762,8 @@ def run_all(args: argparse.Namespace) -> None:
                         record = run_one(ds, system, seed, plan, workdir, train_path)
                     if record["status"] == "unavailable":
                         unavailable[system] = f"unavailable: {record.get('error', '')}"
+                    if system == MOSTLY and record["status"] == "ok":
+                        mostly_fit_s = float(record["fit_s"])
                     path = args.results_dir / f"{name}__{slug(system)}__seed{seed}.json"
                     path.write_text(json.dumps(record, indent=1, default=str))
                     print(progress_line(record, time.perf_counter() - start), flush=True)

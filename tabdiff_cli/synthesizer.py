@@ -136,7 +136,7 @@ class DiffusionSynthesizer:
         self.schema = self.encoder.schema
         self.na_markers = {k: v for k, v in data.attrs.get("na_markers", {}).items() if k in self.schema.names}
         self.integer_text = [c for c in data.attrs.get("integer_text", []) if c in self.schema.names]
-        x = torch.as_tensor(self.encoder.transform(data), device=device)
+        x = torch.as_tensor(self.encoder.transform(data, tie_seed=seed), device=device)
         configure_threads(cfg.training.threads, total_steps(len(x), cfg.training)[1], cfg.model.hidden_dim, device)
         torch.manual_seed(seed)
         net = self._build_network().to(device)

@@ -179,3 +179,39 @@ def test_unseen_whole_number_in_a_one_hot_integer_column_takes_the_nearest_level
     # too few rows per level: stays a number
     sparse = TableEncoder(infer_schema(df.head(25)), discrete_integers=16).fit(df.head(25))
     assert "n" not in sparse.categorical_cols
+
+
+def test_a_spike_at_the_minimum_is_spread_over_its_quantile_interval():
+    """Bug: sklearn's quantile transform put every 0 of a payment column (24 % of rows, its minimum) at
+    z = -5.2, a far point mass; the model smeared it and Default's PAY_AMT6 came out 0 in 36.5 % of rows."""
+    from scipy.stats import kstest, norm
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    pay = np.where(rng.random(n) < 0.24, 0.0, np.round(rng.lognormal(7, 1.2, n)))
+    df = pd.DataFrame({"pay": pay, "k": rng.choice(["a", "b"], n)})
+    enc = TableEncoder(infer_schema(df), numeric_transform="quantile").fit(df)
+    x = enc.transform(df, dtype=np.float64, tie_seed=0)
+    z = x[:, 0]
+    zeros = pay == 0
+    assert kstest(z, "norm").statistic < 0.02  # standard normal, no point mass
+    assert np.unique(z[zeros]).size == zeros.sum()
+    # the zeros fill the lower tail up to their share: rank interval [0, 0.24]
+    assert z[zeros].max() < norm.ppf(zeros.mean()) + 1e-9 < z[~zeros].min() + 1e-9
+    back = enc.inverse_transform(x)
+    assert back["pay"].tolist() == df["pay"].tolist()  # every spread score decodes to the spike exactly
+    assert enc.transform(df, tie_seed=0).tolist() == enc.transform(df, tie_seed=0).tolist()  # seeded
+    mid = enc.transform(df, dtype=np.float64)[:, 0]  # no seed: the middle rank, as sklearn for inner ties
+    assert np.allclose(mid[zeros], norm.ppf(zeros.mean() / 2), atol=0.01)
+
+
+def test_checkpoints_without_the_tie_setting_keep_sklearns_transform(mixed_df):
+    enc = TableEncoder(infer_schema(mixed_df), numeric_transform="quantile").fit(mixed_df)
+    state = json.loads(json.dumps(enc.state_dict()))
+    del state["tie_transform"]
+    old = TableEncoder.from_state(state)
+    assert old.tie_transform == "midrank"
+    num = enc.n_numeric
+    expected = enc.numeric_scaler.transform(old._numeric_matrix(mixed_df))
+    got = old.transform(mixed_df, dtype=np.float64)[:, :num]
+    assert np.allclose(np.nan_to_num(expected, nan=0.0), got)

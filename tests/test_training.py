@@ -103,3 +103,18 @@ def test_auto_device_trains_a_small_table_on_the_cpu(monkeypatch, iris_df):
     synth = DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
     assert synth.meta["device"] == "cpu"
     assert next(synth.network.parameters()).device.type == "cpu"
+
+
+def test_time_budget_stops_at_the_first_step_past_it():
+    """A timed fit stopped only at its logged steps: Adult overran a 60 s budget by up to 50 steps (~3 s)."""
+    from tabdiff_cli.diffusion.network import Denoiser
+    from tabdiff_cli.diffusion.schedule import SigmoidSchedule
+    from tabdiff_cli.training import train_denoiser
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 3)
+    cfg = TrainingConfig(steps=500, batch_size=16, lr=1e-3, max_time=1e-9)
+    result, _ = train_denoiser(Denoiser(3, hidden_dim=8, n_blocks=1), x, SigmoidSchedule(), cfg, seed=0)
+    assert result.stopped_by_time
+    assert result.steps == 1
+    assert len(result.losses) == 1 and math.isfinite(result.losses[0])
