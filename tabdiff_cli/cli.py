@@ -81,6 +81,15 @@ def _check_counts(minimum: int = 1, **flags: float | None) -> None:
             raise UserError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
 
 
+def _check_sampler(sampler: str | None) -> None:
+    """UserError for an unknown --sampler before any work starts (the samplers run lazily, batch by batch,
+    so the error used to arrive under a progress bar already drawn)."""
+    from tabdiff_cli.diffusion.sampler import SAMPLERS
+
+    if sampler is not None and sampler not in SAMPLERS:
+        raise UserError(f"unknown --sampler '{sampler}'; known: {', '.join(SAMPLERS)}")
+
+
 def _split(values: list[str] | None) -> list[str]:
     out: list[str] = []
     for v in values or []:
@@ -340,6 +349,7 @@ def sample(
         raise UserError(f"--n must be at least 1, got {n}")
     _check_counts(steps=steps, batch_size=batch_size)
     _check_counts(0, resample=resample)
+    _check_sampler(sampler)
     table_format(out)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
@@ -488,6 +498,7 @@ def impute(
 
     _check_counts(draws=draws, steps=steps)
     _check_counts(0, resample=resample)
+    _check_sampler(sampler)
     synth = DiffusionSynthesizer.load(model)
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed
@@ -525,7 +536,7 @@ def impute(
 def infer(
     given: Annotated[list[str], typer.Option("--given", "--condition", "-g", help="What was observed, "
                                              "repeatable: 'col=value', 'col in {a,b}', '40<=col<60'.")],
-    query: Annotated[list[str], typer.Option("--query", "-q", help="Column whose distribution to infer.")],
+    query: Annotated[list[str], typer.Option("--query", help="Column whose distribution to infer, repeatable.")],
     model: ModelOpt = Path(DEFAULT_MODEL),
     n: Annotated[int, typer.Option("--n", "-n", help="Conditional samples drawn.")] = 2000,
     plot_out: Annotated[Path | None, typer.Option("--plot", help="Figure: conditional vs unconditional "
@@ -553,6 +564,8 @@ def infer(
 
     if n < 1:
         raise UserError(f"--n must be at least 1, got {n}")
+    _check_counts(steps=steps)
+    _check_sampler(sampler)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
     kw = dict(sampler=sampler, steps=steps, device=device, guidance=guidance)

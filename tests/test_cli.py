@@ -438,3 +438,16 @@ def test_impute_of_a_table_without_empty_cells_says_so(iris_run, tmp_path):
     text = " ".join(result.output.split())  # rich wraps long lines
     assert "nothing to impute" in text and "has no empty cells" in text
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(src))
+
+
+@pytest.mark.parametrize("command", ["sample", "impute", "infer"])
+def test_unknown_sampler_is_refused_before_any_output(iris_run, tmp_path, command):
+    """Bug: `sample --sampler foo` drew its progress bar, then failed at the first batch."""
+    holes = _write(tmp_path / "holes.csv", "sepal length (cm),sepal width (cm),petal length (cm),"
+                   "petal width (cm),target\n5.1,,1.4,0.2,setosa\n")
+    args = {"sample": ["--n", 20, "--out", tmp_path / "gen.csv"],
+            "impute": [holes, "--out", tmp_path / "gen.csv"],
+            "infer": ["--given", "target=setosa", "--query", "petal length (cm)"]}[command]
+    result = tabdiff(command, "--model", iris_run["ckpt"], "--sampler", "foo", *args)
+    assert_clear_error(result, "--sampler", "foo", "ancestral", absent=[tmp_path / "gen.csv"])
+    assert result.stdout.strip() == ""
