@@ -52,18 +52,29 @@ def seed_everything(seed: int) -> None:
         pass
 
 
+BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+
+
+def _bool_word(v: Any) -> Any:
+    # a tool that returns booleans as text ('False') must not read as True: bool('False') is True
+    return BOOL_WORDS.get(v.strip().lower(), v) if isinstance(v, str) else v
+
+
 def restore_frame(gen: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
     """`gen` with `like`'s columns, order and dtypes.
 
     Integer columns are rounded before the cast (a float 3.9999 must become 4, not 3); an integer column
     with missing cells becomes float64, as pandas reads it. Text columns become object dtype holding str.
+    Boolean columns returned as text ('True' / 'False', as mostlyai-engine gives back the booleans the
+    adapter passes it as text) are read by their words; a bare astype(bool) made every Shoppers row True.
     """
     out = pd.DataFrame(index=range(len(gen)))
     for col in like.columns:
         values = gen[col].reset_index(drop=True)
         dtype = like[col].dtype
         if pd.api.types.is_bool_dtype(dtype):
-            out[col] = values.astype(bool)
+            # a tool that returns booleans as text ('False') must not read as True: bool('False') is True
+            out[col] = values.map(_bool_word).astype(bool)
         elif pd.api.types.is_integer_dtype(dtype):
             num = pd.to_numeric(values, errors="coerce").round()
             out[col] = num.astype("int64") if num.notna().all() else num.astype("float64")
@@ -83,6 +94,7 @@ class Adapter:
     def __init__(self, **options: Any):
         self.options = options
         self.like: pd.DataFrame | None = None
+        self.training: dict[str, Any] = {}  # what training did, where the tool says (tabdiff: steps run)
 
     def load(self) -> Adapter:
         """Import the tool (untimed by the runner: start-up cost is not training). Raises PeerUnavailable."""
@@ -133,6 +145,11 @@ class TabdiffAdapter(Adapter):
         # tabdiff infers its own schema (the same infer_schema that gave `discrete`), so `discrete` is unused.
         cfg = with_overrides(cfg, training__max_time=budget)
         self.model = DiffusionSynthesizer(cfg).fit(df, seed=seed)
+        meta = self.model.meta
+        # a budgeted run's quality follows its step count, which a busy machine cuts (a 60 s Default fit ran
+        # 51 steps instead of ~1,150 beside another 2-thread job), so the record keeps it
+        self.training = {"steps": meta["steps"], "stopped_by_time": meta["stopped_by_time"],
+                         "final_loss": meta["final_loss"]}
 
     def _sample(self, n, seed):
         return self.model.sample(n, seed=seed)

@@ -4,6 +4,9 @@
     python benchmarks/run_benchmarks.py --quick          # 1 seed, small budgets: smoke test
     python benchmarks/run_benchmarks.py --datasets iris --systems tabdiff,ctgan --seeds 0
     python benchmarks/run_benchmarks.py --report-only    # rebuild RESULTS.md from results/*.json
+    python benchmarks/run_benchmarks.py --datasets adult --systems mostlyai,tabdiff --match-mostlyai \
+        --results-dir benchmarks/results_matched --out benchmarks/RESULTS_matched.md
+                                                         # issue #7: tabdiff gets mostlyai-engine's own fit time
 
 Each system x dataset x seed runs fit + sample in a fresh subprocess (`--worker`), so that its peak memory is
 its own and a crash, a hang (killed at the run's timeout) or a missing peer is recorded, not fatal. The parent
@@ -264,6 +267,7 @@ def worker_main(spec_path: str) -> int:
         out["import_s"] = t0 - t_import
         adapter.fit(train, spec["discrete"], spec["seed"], spec["budget_s"])
         t1 = time.perf_counter()
+        out["training"] = adapter.training
         gen = adapter.sample(spec["n_sample"], spec["seed"])
         t2 = time.perf_counter()
         gen.to_pickle(spec["gen_path"])
@@ -575,7 +579,11 @@ def dataset_section(name: str, runs: list[dict], ref: dict | None) -> list[str]:
     for system in order:
         plan = by_system[system][-1].get("plan") or {}
         budget = f"training budget {plan['budget_s']:g} s" if plan.get("budget_s") else ""
-        parts = [x for x in (budget, plan.get("note")) if x]
+        runs_of = sorted(by_system[system], key=lambda r: r["seed"])
+        steps = [str((r.get("training") or {}).get("steps")) for r in runs_of if (r.get("training") or {}).get("steps")]
+        ran = f"training steps run (seeds {', '.join(str(r['seed']) for r in runs_of)}): {', '.join(steps)}" \
+            if len(steps) == len(runs_of) and plan.get("budget_s") else ""
+        parts = [x for x in (budget, plan.get("note"), ran) if x]
         if parts:
             notes.append(f"- {system}: {'; '.join(parts)}")
     if notes:
@@ -780,6 +788,8 @@ def progress_line(record: dict, elapsed: float) -> str:
                      f"rss {record['peak_rss_mb']:.0f}MB shape {m.get('shape_error_pct') or nan:.1f}% "
                      f"trend {m.get('trend_error_pct') or nan:.1f}% c2st-lr {m.get('c2st_lr') or nan:.3f} "
                      f"eval {record.get('eval_s', 0):.0f}s")
+        if (record.get("training") or {}).get("steps"):
+            parts.append(f"steps {record['training']['steps']}")
     else:
         parts.append(str(record.get("error", ""))[:200])
     return "  ".join(parts)
