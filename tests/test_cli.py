@@ -451,3 +451,14 @@ def test_unknown_sampler_is_refused_before_any_output(iris_run, tmp_path, comman
     result = tabdiff(command, "--model", iris_run["ckpt"], "--sampler", "foo", *args)
     assert_clear_error(result, "--sampler", "foo", "ancestral", absent=[tmp_path / "gen.csv"])
     assert result.stdout.strip() == ""
+
+
+def test_a_fit_cut_short_by_its_time_budget_warns_that_it_is_undertrained(tmp_path):
+    """A 30 s Shoppers fit on a busy machine ran 18 of 2,600 steps and only said 'stopped at the budget'."""
+    model = tmp_path / "m.ckpt"
+    result = tabdiff("fit", "iris", "--config", "configs/default.yaml", "--max-time", "0.001", "--seed", 0,
+                     "--model", model)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "stopped training after 1 of 300 planned steps (0%)" in text
+    assert "undertrained" in text and model.exists()
