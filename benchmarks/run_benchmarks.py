@@ -578,11 +578,7 @@ def dataset_section(name: str, runs: list[dict], ref: dict | None) -> list[str]:
     notes = []
     for system in order:
         plan = by_system[system][-1].get("plan") or {}
-        budget = f"training budget {plan['budget_s']:g} s" if plan.get("budget_s") else ""
-        runs_of = sorted(by_system[system], key=lambda r: r["seed"])
-        steps = [str((r.get("training") or {}).get("steps")) for r in runs_of if (r.get("training") or {}).get("steps")]
-        ran = f"training steps run (seeds {', '.join(str(r['seed']) for r in runs_of)}): {', '.join(steps)}" \
-            if len(steps) == len(runs_of) and plan.get("budget_s") else ""
+        budget, ran = budget_notes(by_system[system])
         parts = [x for x in (budget, plan.get("note"), ran) if x]
         if parts:
             notes.append(f"- {system}: {'; '.join(parts)}")
@@ -592,6 +588,23 @@ def dataset_section(name: str, runs: list[dict], ref: dict | None) -> list[str]:
         lines += [f"[{i}] {text}" for i, text in enumerate(footnotes, 1)]
         lines.append("")
     return lines
+
+
+def budget_notes(runs: list[dict]) -> tuple[str, str]:
+    """('training budget …', 'training steps run …') of one system's runs, per seed where they differ
+    (--match-mostlyai gives each seed its own budget); empty strings for runs without a budget."""
+    runs = sorted(runs, key=lambda r: r["seed"])
+    budgets = [(r.get("plan") or {}).get("budget_s") for r in runs]
+    if not all(budgets):
+        return "", ""
+    seeds = ", ".join(str(r["seed"]) for r in runs)
+    if len(set(budgets)) == 1:
+        budget = f"training budget {budgets[0]:g} s"
+    else:
+        budget = f"training budgets (seeds {seeds}): {', '.join(f'{b:.0f}' for b in budgets)} s"
+    steps = [(r.get("training") or {}).get("steps") for r in runs]
+    ran = f"training steps run (seeds {seeds}): {', '.join(map(str, steps))}" if all(steps) else ""
+    return budget, ran
 
 
 def write_report(results_dir: Path, out_path: Path) -> None:

@@ -93,16 +93,15 @@ def quantile_normal(values: np.ndarray, quantiles: np.ndarray, references: np.nd
     with U ~ Uniform(0, 1) from rng (the distributional transform, Rüschendorf 2009), so the encoded column
     is standard normal with no point mass, and sklearn's inverse_transform, flat over [lo, hi], still decodes
     the whole interval to the spike value. rng None: the middle rank (lo + hi) / 2, deterministic.
-    Untied values get sklearn's rank (lo = hi). The tied interval comes from np.searchsorted: np.interp over
-    repeated nodes returns whichever of them its search lands on (the zeros above got ranks up to 0.058 of
-    their 0.241), and sklearn's own transform, built on np.interp, inherits that.
+    Untied values get sklearn's rank (lo = hi); a tie's interval runs from its first to its last equal
+    node (np.searchsorted), where np.interp gives only one end of it.
     """
     out = np.empty_like(values, dtype=np.float64)
     for j in range(values.shape[1]):
         v, q = values[:, j], quantiles[:, j]
         finite = ~np.isnan(v)
         x = v[finite]
-        # the nodes equal to x are q[left:right]; np.interp cannot say which of several equal nodes it used
+        # the nodes equal to x are q[left:right]
         left, right = np.searchsorted(q, x, "left"), np.searchsorted(q, x, "right")
         tied = right > left
         lo = np.interp(x, q, references)  # x between two distinct nodes: their linear interpolation
@@ -352,8 +351,8 @@ class TableEncoder:
         num = self._numeric_matrix(df)
         if num.shape[1]:
             if isinstance(self.numeric_scaler, QuantileTransformer) and self.tie_transform == "spread":
-                num = quantile_normal(num, self.numeric_scaler.quantiles_, self.numeric_scaler.references_,
-                                      None if tie_seed is None else np.random.default_rng((TIE_STREAM, int(tie_seed))))
+                rng = None if tie_seed is None else np.random.default_rng((TIE_STREAM, int(tie_seed)))
+                num = quantile_normal(num, self.numeric_scaler.quantiles_, self.numeric_scaler.references_, rng)
             else:
                 num = self.numeric_scaler.transform(num)
             num = np.nan_to_num(num, nan=0.0)

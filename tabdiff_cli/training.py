@@ -207,10 +207,10 @@ def train_denoiser(
         running += loss.detach()
         count += 1
         step += 1
+        past_budget = bool(cfg.max_time) and time.perf_counter() - start > cfg.max_time
         # one process stops at the first step past its budget; DDP ranks agree on it at the logged steps only
-        over_time = timed and time.perf_counter() - start > cfg.max_time
-        if over_time or step % progress_every == 0 or step == steps:
-            over_time = over_time or (bool(cfg.max_time) and time.perf_counter() - start > cfg.max_time)
+        if (past_budget and distributed is None) or step % progress_every == 0 or step == steps:
+            over_time = past_budget
             if distributed is not None:
                 running, over_time = distributed.reduce_log(running, over_time)
             last_loss = float(running) / count
