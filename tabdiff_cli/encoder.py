@@ -126,8 +126,10 @@ class TableEncoder:
     max_categories: levels past the most frequent ones share a rare slot, decoded by drawing a rare
     level with its training frequency, so a column with 10^5 levels costs at most this many coordinates.
     discrete_integers: an integer column with at most this many distinct values is one-hot encoded like
-    a categorical (its values decoded back as integers): spikes and ties such as Adult's hours_per_week
-    (47 % at 40) are then learned exactly instead of through a continuous coordinate. 0 = off (the seed).
+    a categorical (its values decoded back as integers), so a recoding such as Adult's education_num (16
+    values, one per education level) keeps its exact link to other columns. Wider integer columns cost a
+    coordinate per value that way; as quantile-normal numbers their spikes are kept by the spread ties
+    (`quantile_normal`). 0 = off (the seed).
     """
 
     def __init__(self, schema: Schema, numeric_transform: str = "quantile",

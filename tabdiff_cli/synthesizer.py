@@ -132,7 +132,8 @@ class DiffusionSynthesizer:
             seed = int(distributed.broadcast_object(seed))
             self.encoder = distributed.share_encoder(fit_encoder)
             device = distributed.device
-        self.config = cfg = resolve_auto(cfg, len(data), self.encoder.n_features)
+        numeric_share = self.encoder.n_numeric / max(1, len(self.encoder.blocks))
+        self.config = cfg = resolve_auto(cfg, len(data), self.encoder.n_features, numeric_share)
         self.schema = self.encoder.schema
         self.na_markers = {k: v for k, v in data.attrs.get("na_markers", {}).items() if k in self.schema.names}
         self.integer_text = [c for c in data.attrs.get("integer_text", []) if c in self.schema.names]

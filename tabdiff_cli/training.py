@@ -24,7 +24,7 @@ from torch import nn
 
 from tabdiff_cli.allocator import retain_freed_memory
 from tabdiff_cli.config import TrainingConfig
-from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, draw_known_mask, draw_noise
+from tabdiff_cli.diffusion.parameterization import TIME_SAMPLING, EpsilonPrediction, draw_known_mask, draw_noise
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule
 from tabdiff_cli.errors import UserError
 
@@ -154,6 +154,8 @@ def train_denoiser(
                         f"(got {cfg.lr}, {cfg.weight_decay})")
     if units is not None and not 0.0 <= float(cfg.condition_share) <= 1.0:
         raise UserError(f"training.condition_share must lie in [0, 1], got {cfg.condition_share}")
+    if cfg.time_sampling not in TIME_SAMPLING:
+        raise UserError(f"unknown training.time_sampling '{cfg.time_sampling}'; use {' or '.join(TIME_SAMPLING)}")
     steps, batch = total_steps(n, cfg)
     device = x.device
     gen = torch.Generator(device=device)
@@ -186,7 +188,7 @@ def train_denoiser(
         xb = x if order is None else x[order[pos * batch:(pos + 1) * batch]]
         if draws > 1:
             xb = xb.repeat(draws, 1)
-        t, eps = draw_noise(xb.shape[0], xb.shape[1], gen, device)
+        t, eps = draw_noise(xb.shape[0], xb.shape[1], gen, device, schedule, cfg.time_sampling)
         known = None if units is None else draw_known_mask(xb.shape[0], units, cfg.condition_share, gen)
         weight = 1.0
         if distributed is not None:

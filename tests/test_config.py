@@ -13,7 +13,7 @@ from tabdiff_cli.errors import UserError
     (178, 16, 64, 480, 5e-3),     # Wine
     (900, 40, 128, 500, 5e-3),    # capped at 500 for small tables
     (150, None, 64, 500, 5e-3),   # width unknown: the wide-table count
-    (32_561, 499, 256, 6_400, 2e-3),  # Adult: 200 epochs of 1,024-row batches
+    (32_561, 125, 256, 6_400, 2e-3),  # Adult: 200 epochs of 1,024-row batches
     (2_000_000, 50, 256, 8_000, 2e-3),  # capped at 8,000 steps
 ])
 def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
@@ -27,6 +27,19 @@ def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
     assert out.sampling.steps == (50 if n_rows <= 1024 else 200)
     assert out.model.conditional is (n_rows > 1024)
     assert cfg.training.steps == AUTO  # the input config is not modified
+
+
+@pytest.mark.parametrize("n_rows, numeric_share, expected", [
+    (32_561, 5 / 15, "lognormal"),  # Adult: mostly categories
+    (30_000, 14 / 24, "uniform"),   # Default of credit card clients: mostly numbers
+    (30_000, 0.5, "lognormal"),     # the boundary counts as mostly categories
+    (30_000, None, "uniform"),      # share unknown: the seed's draw
+    (150, 0.0, "uniform"),          # a small table keeps the seed's draw whatever its columns
+])
+def test_auto_time_sampling(n_rows, numeric_share, expected):
+    out = resolve_auto(load_config(None), n_rows, 100, numeric_share)
+    assert out.training.time_sampling == expected
+    assert resolve_auto(load_config("configs/iris.yaml"), n_rows, 7, numeric_share).training.time_sampling == "uniform"
 
 
 def test_explicit_values_are_kept():
@@ -73,3 +86,21 @@ def test_config_values_of_the_wrong_type_are_clear_errors(raw, match):
 def test_config_accepts_ints_for_floats_and_null_where_allowed():
     cfg = Config.from_dict({"training": {"lr": 1, "max_time": None, "batch_size": 64}, "model": {"hidden_dim": 32}})
     assert (cfg.training.lr, cfg.training.max_time, cfg.model.hidden_dim) == (1, None, 32)
+
+
+def test_fit_resolves_time_sampling_from_the_tables_columns():
+    """The synthesizer passes the encoder's numeric share: 1 number of 3 units → log-normal, 2 of 3 → uniform."""
+    import numpy as np
+    import pandas as pd
+
+    from tabdiff_cli.config import with_overrides
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    rng = np.random.default_rng(0)
+    n = 1_100
+    cats = pd.DataFrame({"a": rng.choice(["p", "q", "r"], n), "b": rng.choice(["u", "v"], n),
+                         "x": rng.normal(size=n)})
+    nums = cats.assign(b=rng.normal(size=n))
+    cfg = with_overrides(load_config(None), training__steps=2, training__batch_size=64)
+    assert DiffusionSynthesizer(cfg).fit(cats, seed=0).config.training.time_sampling == "lognormal"
+    assert DiffusionSynthesizer(cfg).fit(nums, seed=0).config.training.time_sampling == "uniform"

@@ -36,6 +36,40 @@ def test_schedule_matches_seed_formula(t):
     assert float(s.alpha_bar(torch.tensor(t, dtype=torch.float64))) == pytest.approx(seed_alpha_bar(t), rel=1e-12)
 
 
+def test_t_of_alpha_bar_inverts_the_schedule_and_clamps():
+    s = SigmoidSchedule()
+    t = torch.tensor([1e-4, 0.01, 0.2, 0.5, 0.8, 1.0], dtype=torch.float64)
+    assert torch.allclose(s.t_of_alpha_bar(s.alpha_bar(t)), t, atol=1e-9)
+    # outside the schedule's range [1 - stop, 1]: the nearest end
+    out = s.t_of_alpha_bar(torch.tensor([1.0, 1e-7], dtype=torch.float64))
+    assert out.tolist() == pytest.approx([0.0, 1.0], abs=1e-9)
+
+
+def test_lognormal_time_sampling_follows_edm_noise_levels():
+    """Without the uniform share, ln sigma of the drawn times is N(-1.2, 1.2²) (EDM's P_mean, P_std); with it,
+    a fifth of the rows keep the seed's uniform t."""
+    from tabdiff_cli.diffusion.parameterization import draw_noise
+
+    s = SigmoidSchedule()
+    cpu = torch.device("cpu")
+    g = torch.Generator().manual_seed(0)
+    t, eps = draw_noise(200_000, 3, g, cpu, s, "lognormal", uniform_share=0.0)
+    assert t.shape == (200_000, 1) and eps.shape == (200_000, 3) and t.dtype == torch.float32
+    ab = s.alpha_bar(t.double())
+    log_sigma = 0.5 * torch.log((1 - ab) / ab)
+    # the clamp at the schedule's ends moves well under 0.1 % of the draws
+    inside = (t > 1e-5) & (t < 1)
+    assert float(inside.double().mean()) > 0.999
+    assert float(log_sigma[inside].mean()) == pytest.approx(-1.2, abs=0.01)
+    assert float(log_sigma[inside].std()) == pytest.approx(1.2, abs=0.01)
+    # the seed's uniform draw puts half the rows past t = 0.5 (sigma > 4.4); the log-normal about 1.3 %
+    assert float((t > 0.5).double().mean()) == pytest.approx(0.013, abs=0.002)
+    mixed, _ = draw_noise(200_000, 3, g, cpu, s, "lognormal")  # the default: 20 % uniform
+    assert float((mixed > 0.5).double().mean()) == pytest.approx(0.2 * 0.5 + 0.8 * 0.013, abs=0.003)
+    with pytest.raises(ValueError, match="time_sampling"):
+        draw_noise(4, 3, g, cpu, s, "beta")
+
+
 def test_forward_process_limits():
     s = SigmoidSchedule()
     g = torch.Generator().manual_seed(0)

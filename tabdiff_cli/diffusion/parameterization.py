@@ -31,10 +31,39 @@ from torch import nn
 
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
 
+TIME_SAMPLING = ("uniform", "lognormal")  # training time distributions (draw_noise)
+LOGNORMAL_UNIFORM_SHARE = 0.2  # rows of a "lognormal" draw that keep the seed's uniform t (draw_noise)
 
-def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Training noise for n rows: t: (n, 1) = 1 − U[0, 1) ∈ (0, 1] (the seed) and eps: (n, d) ~ N(0, I)."""
-    t = 1.0 - torch.rand(n, 1, generator=generator, device=device)
+
+def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device,
+               schedule: SigmoidSchedule | None = None, time_sampling: str = "uniform",
+               log_sigma_mean: float = -1.2, log_sigma_std: float = 1.2,
+               uniform_share: float = LOGNORMAL_UNIFORM_SHARE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training noise for n rows: t: (n, 1) in (0, 1] and eps: (n, d) ~ N(0, I).
+
+    time_sampling "uniform" (the seed): t = 1 − U[0, 1). "lognormal": the noise level sigma =
+    sqrt((1 − alpha_bar)/alpha_bar) is drawn log-normal, ln sigma ~ N(log_sigma_mean, log_sigma_std²), and
+    mapped to t through `schedule` (EDM's training distribution, Karras et al. 2022, §5 and Table 1,
+    P_mean = −1.2, P_std = 1.2, as TabSyn trains its latent diffusion). Under the seed's sigmoid schedule a
+    uniform t spends half the rows at sigma > 4.4, where x_t is nearly pure noise and the network only learns
+    the marginals; the log-normal puts most of them at sigma ≈ 0.1–1, where the data's structure is learned.
+    A share `uniform_share` (0.2) of the rows keeps the uniform t all the same: the log-normal alone draws
+    t > 0.5 for 1.3 % of the rows, and the high-noise times every sample starts from then stay untrained on a
+    short run (1,000 steps on 1,500 Shoppers rows: shape error 20.9 % against 2.5 % with uniform t).
+    Errors: ValueError for another time_sampling, or "lognormal" without a schedule.
+    """
+    if time_sampling == "uniform":
+        t = 1.0 - torch.rand(n, 1, generator=generator, device=device)
+    elif time_sampling == "lognormal":
+        if schedule is None:
+            raise ValueError("lognormal time sampling needs the noise schedule")
+        log_sigma = log_sigma_mean + log_sigma_std * torch.randn(n, 1, generator=generator, device=device)
+        alpha_bar = torch.sigmoid(-2.0 * log_sigma.double())  # 1/(1 + sigma²)
+        t = schedule.t_of_alpha_bar(alpha_bar).float().clamp_min(1e-5)
+        uniform = 1.0 - torch.rand(n, 1, generator=generator, device=device)
+        t = torch.where(torch.rand(n, 1, generator=generator, device=device) < uniform_share, uniform, t)
+    else:
+        raise ValueError(f"unknown time_sampling '{time_sampling}'; use uniform or lognormal")
     eps = torch.randn(n, d, generator=generator, device=device)
     return t, eps
 

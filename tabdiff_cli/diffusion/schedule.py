@@ -43,6 +43,15 @@ class SigmoidSchedule:
         y = torch.sigmoid(self.gamma(t.double()))
         return (1.0 - (self.y_ratio * y + self.y_bias)).to(t.dtype)
 
+    def t_of_alpha_bar(self, alpha_bar: torch.Tensor) -> torch.Tensor:
+        """Inverse of `alpha_bar`: the time t ∈ [0, 1] with that signal share (alpha_bar: any shape; clamped to
+        [1 − stop, 1], the schedule's range). Same dtype as alpha_bar; computed in float64."""
+        y0, y1 = self._sigmoid(0.0), self._sigmoid(1.0)
+        beta_bar = 1.0 - alpha_bar.double()
+        y = ((beta_bar - self.y_bias) / self.y_ratio).clamp(y0, y1)
+        t = (torch.logit(y) / self.gain - self.shift + 1.0) / 2.0
+        return t.clamp(0.0, 1.0).to(alpha_bar.dtype)
+
     def state(self) -> dict:
         """Settings for the checkpoint."""
         return {"kind": "sigmoid", "gain": self.gain, "shift": self.shift, "stop": self.stop}
