@@ -63,7 +63,7 @@ def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device,
         uniform = 1.0 - torch.rand(n, 1, generator=generator, device=device)
         t = torch.where(torch.rand(n, 1, generator=generator, device=device) < uniform_share, uniform, t)
     else:
-        raise ValueError(f"unknown time_sampling '{time_sampling}'; use uniform or lognormal")
+        raise ValueError(f"unknown time_sampling '{time_sampling}'; use {' or '.join(TIME_SAMPLING)}")
     eps = torch.randn(n, d, generator=generator, device=device)
     return t, eps
 
