@@ -120,12 +120,29 @@ def _schema_table(schema) -> Table:
     return table
 
 
-def _preview(df, rows: int = 5, total: int | None = None) -> Table:
-    table = Table(title=f"first {min(rows, len(df))} of {total if total is not None else len(df)} rows")
+def _preview(df, rows: int = 5, total: int | None = None, width: int | None = None) -> Table:
+    """The first rows of df as a rich Table with as many whole columns as fit `width` characters (default:
+    the console's), so that a wide table (Adult: 15 columns) is cut at a column, not folded into
+    unreadable cells; the title says how many columns are shown."""
+    width = console.width if width is None else width
+    head = df.head(rows)
+    cells = {col: ["" if v is None or v != v else str(v) for v in head[col].tolist()] for col in df.columns}
+    shown, used = [], 1  # the table's left border
     for col in df.columns:
+        # a header may wrap at its spaces, a cell may not; + padding and the right border
+        need = max([*map(len, str(col).split()), *map(len, cells[col])]) + 3
+        if shown and used + need > width:
+            break
+        shown.append(col)
+        used += need
+    title = f"first {len(head)} of {total if total is not None else len(df)} rows"
+    if len(shown) < df.shape[1]:
+        title += f", {len(shown)} of {df.shape[1]} columns (the file has all)"
+    table = Table(title=title)
+    for col in shown:
         table.add_column(str(col), overflow="fold")
-    for _, row in df.head(rows).iterrows():
-        table.add_row(*["" if v is None or v != v else str(v) for v in row.tolist()])
+    for i in range(len(head)):
+        table.add_row(*[cells[col][i] for col in shown])
     return table
 
 
@@ -133,7 +150,7 @@ def _preview(df, rows: int = 5, total: int | None = None) -> Table:
 @handle_errors
 def fit(
     command: typer.Context,
-    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet file, or a built-in dataset: iris, wine, "
+    data: Annotated[str, typer.Argument(metavar="DATA", help="CSV/TSV/Parquet file, or a built-in dataset: iris, wine, "
                                         "breast_cancer, diabetes, digits (also sklearn:iris).")],
     model: ModelOpt = Path(DEFAULT_MODEL),
     config: Annotated[Path | None, typer.Option(help="YAML config (default: configs/iris.yaml for the "
@@ -416,8 +433,8 @@ def sample(
 @app.command()
 @handle_errors
 def plot(
-    real: Annotated[str, typer.Argument(help="Real table: file or built-in name (iris).")],
-    generated: Annotated[str, typer.Argument(help="Generated table file.")],
+    real: Annotated[str, typer.Argument(metavar="REAL", help="Real table: file or built-in name (iris).")],
+    generated: Annotated[str, typer.Argument(metavar="GENERATED", help="Generated table file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Figure file: .png, .svg or .pdf.")] = Path("pairplot.png"),
     hue: Annotated[str | None, typer.Option(help="Column that colours the points (default: the only "
                                             "categorical column, if exactly one).")] = None,
@@ -443,8 +460,8 @@ def plot(
 @app.command()
 @handle_errors
 def evaluate(
-    real: Annotated[str, typer.Argument(help="Real (training) table: file or built-in name.")],
-    generated: Annotated[str, typer.Argument(help="Generated table file.")],
+    real: Annotated[str, typer.Argument(metavar="REAL", help="Real (training) table: file or built-in name.")],
+    generated: Annotated[str, typer.Argument(metavar="GENERATED", help="Generated table file.")],
     test: Annotated[str | None, typer.Option(help="Held-out real rows (needed for TSTR and DCR).")] = None,
     target: Annotated[str | None, typer.Option(help="Target column for TSTR (train on GEN, test on TEST).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the full report as JSON.")] = None,
@@ -486,7 +503,8 @@ def evaluate(
 @app.command()
 @handle_errors
 def impute(
-    data: Annotated[str, typer.Argument(help="Table with empty cells, same columns as the training table.")],
+    data: Annotated[str, typer.Argument(
+        metavar="INPUT", help="Table with empty cells, same columns as the training table.")],
     model: ModelOpt = Path(DEFAULT_MODEL),
     out: Annotated[Path, typer.Option("--out", "-o", help="Completed table.")] = Path("imputed.csv"),
     draws: Annotated[int, typer.Option(help="Completions to draw (multiple imputation); >1 adds a `draw` "

@@ -96,7 +96,8 @@ class TrainingConfig:
     condition_share: with model.conditional, the share of training rows that get a random set of known
         coordinates (the rest train unconditional generation).
     time_sampling: how training draws the diffusion time of each row: "uniform" (the seed), "lognormal"
-        (EDM's log-normal noise levels; parameterization.draw_noise) or "auto" (resolve_auto).
+        (EDM's log-normal noise levels, parameterization.draw_noise; rows given a known set keep uniform t,
+        parameterization.keep_uniform_when_conditioned) or "auto" (resolve_auto).
     threads: CPU threads for torch; None = 1 for small networks and batches (per-step overhead dominates
         and a second thread only adds contention, measured in benchmarks/), else torch's default.
     """
@@ -228,8 +229,9 @@ def resolve_auto(cfg: Config, n_rows: int, n_features: int | None = None,
       5 numbers of 15 units, 150 s fits, seed 0: shape/trend/C2ST LR 1.09/2.54/0.957 against 1.57/3.07/0.948
       with the seed's uniform t); else uniform: numbers, learned by eps prediction, came out worse with it
       (Default, 14 of 24, 60 s: 3.73/5.56/0.818 against 1.53/1.66/0.942; Iris, 6 seeds, 300 steps: shape
-      error 32.6 % against 5.1 %). Not the default (configs/default.yaml keeps uniform): on Adult (110 s fits,
-      seed 0) rows conditioned on income=>50K scored 3.0x the unconditional shape error with it, 1.7x without.
+      error 32.6 % against 5.1 %). Under masked conditioning the rows with a known set keep uniform t
+      (parameterization.keep_uniform_when_conditioned): with log-normal times on every row, Adult's rows
+      conditioned on income=>50K scored 3.1x the unconditional shape error (1.5x with the split).
     n_features: the encoded width (TableEncoder.n_features); None counts as wide (500 steps).
     numeric_share: the share of modelled units that are numeric coordinates; None counts as numeric.
     Steps rather than a time budget keep `fit --seed` reproducible; `--max-time` caps them.

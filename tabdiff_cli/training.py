@@ -3,7 +3,8 @@
 
 The loss comes from diffusion/parameterization.py (the seed's eps-MSE, or eps-MSE plus per-column
 cross-entropy on one-hot blocks); a conditional objective (objective.units set) also draws each step's
-known coordinates (parameterization.draw_known_mask, share training.condition_share).
+known coordinates (parameterization.draw_known_mask, share training.condition_share); with log-normal
+training times, those rows keep the seed's uniform t (parameterization.keep_uniform_when_conditioned).
 
 Speed choices (measured in benchmarks/): the table is one tensor on the device and batches are index
 slices of a seeded permutation (no DataLoader); the loss reaches the host only when progress is shown;
@@ -24,7 +25,13 @@ from torch import nn
 
 from tabdiff_cli.allocator import retain_freed_memory
 from tabdiff_cli.config import TrainingConfig
-from tabdiff_cli.diffusion.parameterization import TIME_SAMPLING, EpsilonPrediction, draw_known_mask, draw_noise
+from tabdiff_cli.diffusion.parameterization import (
+    TIME_SAMPLING,
+    EpsilonPrediction,
+    draw_known_mask,
+    draw_noise,
+    keep_uniform_when_conditioned,
+)
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule
 from tabdiff_cli.errors import UserError
 
@@ -190,6 +197,8 @@ def train_denoiser(
             xb = xb.repeat(draws, 1)
         t, eps = draw_noise(xb.shape[0], xb.shape[1], gen, device, schedule, cfg.time_sampling)
         known = None if units is None else draw_known_mask(xb.shape[0], units, cfg.condition_share, gen)
+        if known is not None and cfg.time_sampling == "lognormal":
+            t = keep_uniform_when_conditioned(t, known, gen)
         weight = 1.0
         if distributed is not None:
             keep, weight = distributed.batch_slice(torch.arange(xb.shape[0], device=device))

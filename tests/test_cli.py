@@ -104,6 +104,14 @@ def test_help_has_examples(command):
     assert "tabdiff " + command in result.output
 
 
+@pytest.mark.parametrize("command, usage", [("fit", "DATA"), ("plot", "REAL} {GENERATED"),
+                                            ("evaluate", "REAL} {GENERATED"), ("impute", "INPUT")])
+def test_usage_names_arguments_in_capitals(command, usage):
+    result = tabdiff(command, "--help")
+    usage_line = next(line for line in result.output.splitlines() if "Usage:" in line)
+    assert usage in usage_line and "{data}" not in usage_line and "{real}" not in usage_line
+
+
 def test_top_level_help():
     result = tabdiff("--help")
     assert result.exit_code == 0
@@ -462,3 +470,17 @@ def test_a_fit_cut_short_by_its_time_budget_warns_that_it_is_undertrained(tmp_pa
     text = " ".join(result.output.split())
     assert "stopped training after 1 of 300 planned steps (0%)" in text
     assert "undertrained" in text and model.exists()
+
+
+def test_sample_preview_of_a_wide_table_keeps_the_columns_that_fit():
+    import pandas as pd
+
+    from tabdiff_cli.cli import _preview
+
+    wide = pd.DataFrame({f"column_{i:02d}": ["x" * 5, "y"] for i in range(30)})  # 12 characters a column
+    table = _preview(wide, width=80)
+    assert [c.header for c in table.columns] == [f"column_{i:02d}" for i in range(6)]  # 1 + 6·12 ≤ 80 < 1 + 7·12
+    assert "6 of 30 columns" in str(table.title)
+    narrow = _preview(wide.iloc[:, :3], width=80)
+    assert len(narrow.columns) == 3 and "columns" not in str(narrow.title)
+    assert len(_preview(wide, width=5).columns) == 1  # always at least one column

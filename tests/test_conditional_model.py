@@ -116,3 +116,41 @@ def test_conditional_model_with_missing_numbers_and_dates_imputes_every_hole():
     keep = holed["amount"].notna()
     assert np.allclose(filled.loc[keep, "amount"], holed.loc[keep, "amount"])
     assert (filled["day"] == holed["day"]).all()
+
+
+def test_lognormal_training_keeps_uniform_times_for_conditioned_rows():
+    """Under time_sampling "lognormal", rows with a known set train at the seed's uniform t (they carry the
+    high-noise start of conditional sampling); unconditional rows keep EDM's log-normal noise levels."""
+    from tabdiff_cli.config import TrainingConfig
+    from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, keep_uniform_when_conditioned
+    from tabdiff_cli.diffusion.schedule import SigmoidSchedule
+    from tabdiff_cli.training import train_denoiser
+
+    g = torch.Generator().manual_seed(0)
+    units = torch.arange(3)
+    known = draw_known_mask(40000, units, 0.5, g)
+    t = torch.full((40000, 1), 0.01)
+    out = keep_uniform_when_conditioned(t, known, g)
+    cond = known.any(1)
+    assert torch.equal(out[~cond], t[~cond])  # unconditional rows untouched
+    assert float(out[cond].mean()) == pytest.approx(0.5, abs=0.01)
+    assert float(out[cond].min()) > 0.0 and float(out[cond].max()) <= 1.0
+
+    seen = {}
+
+    class Spy(EpsilonPrediction):
+        def loss(self, net, x0, t, eps, schedule, known=None):
+            seen["t"], seen["known"] = t.clone(), known.clone()
+            return super().loss(net, x0, t, eps, schedule, known)
+
+    spy = Spy()
+    spy.units = units
+    net = Denoiser(3, hidden_dim=8, time_dim=8, n_blocks=1, conditional=True)
+    x = torch.randn(40000, 3)
+    cfg = TrainingConfig(steps=1, lr=1e-3, time_sampling="lognormal", condition_share=0.5)
+    train_denoiser(net, x, SigmoidSchedule(), cfg, seed=0, objective=spy)
+    cond = seen["known"].any(1)
+    late = (seen["t"] > 0.5).squeeze(1)
+    assert float(late[cond].double().mean()) == pytest.approx(0.5, abs=0.02)
+    # the log-normal rows: 20 % uniform (half past 0.5), the rest past 0.5 only 1.3 % of the time
+    assert float(late[~cond].double().mean()) == pytest.approx(0.2 * 0.5 + 0.8 * 0.013, abs=0.02)

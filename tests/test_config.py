@@ -38,8 +38,7 @@ def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
 ])
 def test_auto_time_sampling(n_rows, numeric_share, expected):
     cfg = load_config(None)
-    assert cfg.training.time_sampling == "uniform"  # the default keeps the seed's draw; "auto" is opt-in
-    cfg.training.time_sampling = AUTO
+    assert cfg.training.time_sampling == AUTO  # the default decides per table
     out = resolve_auto(cfg, n_rows, 100, numeric_share)
     assert out.training.time_sampling == expected
     assert resolve_auto(load_config("configs/iris.yaml"), n_rows, 7, numeric_share).training.time_sampling == "uniform"
@@ -104,6 +103,6 @@ def test_fit_resolves_time_sampling_from_the_tables_columns():
     cats = pd.DataFrame({"a": rng.choice(["p", "q", "r"], n), "b": rng.choice(["u", "v"], n),
                          "x": rng.normal(size=n)})
     nums = cats.assign(b=rng.normal(size=n))
-    cfg = with_overrides(load_config(None), training__steps=2, training__batch_size=64, training__time_sampling="auto")
+    cfg = with_overrides(load_config(None), training__steps=2, training__batch_size=64)
     assert DiffusionSynthesizer(cfg).fit(cats, seed=0).config.training.time_sampling == "lognormal"
     assert DiffusionSynthesizer(cfg).fit(nums, seed=0).config.training.time_sampling == "uniform"

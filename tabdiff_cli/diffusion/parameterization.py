@@ -84,6 +84,21 @@ def draw_known_mask(n: int, units: torch.Tensor, share: float, generator: torch.
     return known_units[:, units]
 
 
+def keep_uniform_when_conditioned(t: torch.Tensor, known: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Training times t: (n, 1) with every row that has a known coordinate (known: (n, d) bool, masked
+    conditioning) redrawn from the seed's uniform t = 1 − U[0, 1); rows with nothing known keep theirs.
+
+    Used with "lognormal" time sampling (`draw_noise`): conditional sampling needs the network to move
+    every unknown column towards p(unknown | known) from the first, nearly pure-noise steps, and the
+    log-normal rarely trains there. On Adult (150 s fits, seed 0) rows conditioned on income=>50K scored
+    3.1x the unconditional shape error with log-normal times on every row and 1.5x with this (uniform t
+    everywhere: 1.7x at 110 s); the unconditional shape/trend came out at 1.26/2.63 % (log-normal on every
+    row: 1.13/2.54 %; uniform t everywhere: 1.57/3.07 %).
+    """
+    uniform = 1.0 - torch.rand(t.shape, generator=generator, device=t.device)
+    return torch.where(known.any(1, keepdim=True), uniform, t)
+
+
 def unit_index(encoder) -> torch.Tensor:
     """(d,) long: the conditioning unit of each encoded coordinate (TableEncoder.blocks: each numeric
     coordinate, categorical one-hot block and missing-indicator block is one unit)."""
