@@ -35,7 +35,9 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     tabdiff checkpoint, a truncated one, or a newer format version."""
     p = Path(path)
     if not p.exists():
-        raise CheckpointError(f"checkpoint not found: {p} (train one with `tabdiff fit DATA --model {p}`)")
+        nearby = sorted({str(c) for pattern in ("*.ckpt", "outputs/*.ckpt") for c in Path().glob(pattern)})[:3]
+        hint = f"; found {', '.join(nearby)}: pass it with --model" if nearby else ""
+        raise CheckpointError(f"checkpoint not found: {p} (train one with `tabdiff fit DATA --model {p}`{hint})")
     if p.is_dir():
         raise CheckpointError(f"{p} is a folder, not a checkpoint file")
     try:

@@ -38,8 +38,8 @@ GuidanceOpt = Annotated[float | None, typer.Option(
                   "replacement only), classifier-free guidance for a --conditional one (0: none). Default: the "
                   "checkpoint's sampling.guidance (3 for a plain model; 0 for a conditional one).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Random seed; the same seed on the same device gives "
-                                             "the same result, whatever --batch-size (CPU is deterministic; CUDA "
-                                             "sampling was on an H200, CUDA training kernels may not be).")]
+                                             "the same result, whatever --batch-size (on a GPU, training may "
+                                             "differ in the last digits from run to run).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
 
 
@@ -281,7 +281,7 @@ def fit(
         m = synth.meta
         summary = Table(title="Trained", show_header=False)
         for k, v in (("rows", m["n_rows"]), ("columns", m["n_columns"]), ("encoded features", m["n_features"]),
-                     ("epochs", m["epochs"]), ("steps", m["steps"]), ("final loss", f"{m['final_loss']:.5f}"),
+                     ("epochs", f"{m['epochs']:g}"), ("steps", m["steps"]), ("final loss", f"{m['final_loss']:.5f}"),
                      ("conditioning", "conditional network (--given/impute read the given cells)"
                       if synth.config.model.conditional else "inpainting"),
                      ("seconds", f"{seconds:.1f}"), ("device", m["device"]), ("seed", m["seed"]),

@@ -315,6 +315,20 @@ def test_missing_checkpoint(tmp_path):
     assert_clear_error(result, "nosuch.ckpt", "not found", absent=[out])
 
 
+def test_missing_default_checkpoint_points_to_one_nearby(iris_run, tmp_path, monkeypatch):
+    """`make demo` writes outputs/iris.ckpt; `tabdiff sample` without --model looks for model.ckpt, and its
+    error names the checkpoint the user has."""
+    import shutil
+
+    (tmp_path / "outputs").mkdir()
+    shutil.copy(iris_run["ckpt"], tmp_path / "outputs" / "iris.ckpt")
+    monkeypatch.chdir(tmp_path)
+    result = tabdiff("sample", "--n", 5, "--out", "gen.csv")
+    message = assert_clear_error(result, "model.ckpt", "outputs/iris.ckpt", absent=[tmp_path / "gen.csv"])
+    assert "--model" in message
+    assert_ok(tabdiff("sample", "--n", 5, "--out", "gen.csv", "--model", "outputs/iris.ckpt"))
+
+
 @pytest.mark.parametrize("kind", ["random", "csv", "truncated", "empty"])
 def test_not_a_checkpoint(iris_run, tmp_path, kind):
     bad = tmp_path / f"bad_{kind}.ckpt"
