@@ -38,8 +38,8 @@ GuidanceOpt = Annotated[float | None, typer.Option(
                   "replacement only), classifier-free guidance for a --conditional one (0: none). Default: the "
                   "checkpoint's sampling.guidance (3 for a plain model; 0 for a conditional one).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Random seed; the same seed on the same device gives "
-                                             "the same result, whatever --batch-size (on a GPU, training may "
-                                             "differ in the last digits from run to run).")]
+                                             "the same result, whatever --batch-size (CPU is deterministic; on a "
+                                             "GPU, training may differ in the last digits from run to run).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
 
 
