@@ -35,6 +35,11 @@ TIME_SAMPLING = ("uniform", "lognormal")  # training time distributions (draw_no
 LOGNORMAL_UNIFORM_SHARE = 0.2  # rows of a "lognormal" draw that keep the seed's uniform t (draw_noise)
 
 
+def uniform_times(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """The seed's training times: t: (n, 1) = 1 − U[0, 1) ∈ (0, 1]."""
+    return 1.0 - torch.rand(n, 1, generator=generator, device=device)
+
+
 def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device,
                schedule: SigmoidSchedule | None = None, time_sampling: str = "uniform",
                log_sigma_mean: float = -1.2, log_sigma_std: float = 1.2,
@@ -53,14 +58,14 @@ def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device,
     Errors: ValueError for another time_sampling, or "lognormal" without a schedule.
     """
     if time_sampling == "uniform":
-        t = 1.0 - torch.rand(n, 1, generator=generator, device=device)
+        t = uniform_times(n, generator, device)
     elif time_sampling == "lognormal":
         if schedule is None:
             raise ValueError("lognormal time sampling needs the noise schedule")
         log_sigma = log_sigma_mean + log_sigma_std * torch.randn(n, 1, generator=generator, device=device)
         alpha_bar = torch.sigmoid(-2.0 * log_sigma.double())  # 1/(1 + sigma²)
         t = schedule.t_of_alpha_bar(alpha_bar).float().clamp_min(1e-5)
-        uniform = 1.0 - torch.rand(n, 1, generator=generator, device=device)
+        uniform = uniform_times(n, generator, device)
         t = torch.where(torch.rand(n, 1, generator=generator, device=device) < uniform_share, uniform, t)
     else:
         raise ValueError(f"unknown time_sampling '{time_sampling}'; use {' or '.join(TIME_SAMPLING)}")
@@ -95,7 +100,7 @@ def keep_uniform_when_conditioned(t: torch.Tensor, known: torch.Tensor, generato
     everywhere: 1.7x at 110 s); the unconditional shape/trend came out at 1.26/2.63 % (log-normal on every
     row: 1.13/2.54 %; uniform t everywhere: 1.57/3.07 %).
     """
-    uniform = 1.0 - torch.rand(t.shape, generator=generator, device=t.device)
+    uniform = uniform_times(t.shape[0], generator, t.device)
     return torch.where(known.any(1, keepdim=True), uniform, t)
 
 
