@@ -261,7 +261,10 @@ def fit(
             def progress(step: int, total: int, loss: float) -> None:
                 bar.update(task, completed=step, total=total, loss=f"{loss:.4f}")
 
-            synth.fit(df, progress=progress, distributed=ddp)
+            def phase(text: str) -> None:
+                bar.console.print(f"{text}…", highlight=False)  # sampling after the bar is full: say why it waits
+
+            synth.fit(df, progress=progress, distributed=ddp, phase=phase)
     if main_rank:
         synth.save(model)
     cleanup(ddp)
@@ -284,6 +287,9 @@ def fit(
                      ("epochs", f"{m['epochs']:g}"), ("steps", m["steps"]), ("final loss", f"{m['final_loss']:.5f}"),
                      ("conditioning", "conditional network (--given/impute read the given cells)"
                       if synth.config.model.conditional else "inpainting"),
+                     ("spike levels", ", ".join(f"{c} ({len(v)})" for c, v in synth.encoder.spikes.items()) or "none"),
+                     ("level calibration", f"{m['calibration']['rows']:,} rows, {m['calibration']['seconds']:.1f} s"
+                      if m.get("calibration") else "off"),
                      ("seconds", f"{seconds:.1f}"), ("device", m["device"]), ("seed", m["seed"]),
                      ("checkpoint", str(model))):
             summary.add_row(k, str(v))

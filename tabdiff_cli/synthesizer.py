@@ -8,8 +8,10 @@ Conventions follow SDV and scikit-learn: `DiffusionSynthesizer(config).fit(df)`,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +22,8 @@ import torch
 
 from tabdiff_cli import __version__
 from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
-from tabdiff_cli.config import AUTO, SMALL_TABLE_ROWS, Config, resolve_auto
+from tabdiff_cli.config import AUTO, SMALL_TABLE_ROWS, Config, resolve_auto, resolve_spike_share
+from tabdiff_cli.diffusion.calibration import calibration_shift, level_frequencies
 from tabdiff_cli.diffusion.network import Denoiser
 from tabdiff_cli.diffusion.parameterization import MixedPrediction, make_parameterization
 from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, fixed_shape_eps, sample_loop
@@ -101,9 +104,11 @@ class DiffusionSynthesizer:
     # ------------------------------------------------------------------ fit
     def fit(self, data: pd.DataFrame, seed: int | None = None, progress: ProgressFn | None = None,
             schema: Schema | None = None,
-            distributed: DistributedContext | None = None) -> DiffusionSynthesizer:
+            distributed: DistributedContext | None = None,
+            phase: Callable[[str], None] | None = None) -> DiffusionSynthesizer:
         """Learn `data` (n_rows, n_columns). seed fixes weights init, batches and noise (None: random,
-        recorded in meta['seed']). distributed: this process's part of a DDP job (distributed.py; every
+        recorded in meta['seed']). phase(text) is told when a step after training starts (the level
+        calibration), for a progress display. distributed: this process's part of a DDP job (distributed.py; every
         rank passes the same table): rank 0's seed and encoder are used by all, the weights end identical
         on every rank and equal, up to float summation order, to a single-process fit.
         Errors: UserError for fewer than 2 rows or no usable column;
@@ -119,7 +124,8 @@ class DiffusionSynthesizer:
                 data, overrides=cfg.data.columns, ids=cfg.data.ids, drop=cfg.data.drop,
                 categorical_threshold=cfg.data.categorical_threshold)
             return TableEncoder(table_schema, cfg.data.numeric_transform, self._categorical_encoding(),
-                                cfg.data.max_categories, cfg.data.discrete_integers
+                                cfg.data.max_categories, cfg.data.discrete_integers,
+                                resolve_spike_share(cfg.data.spike_share, len(data))
                                 ).fit(data, max_rows=cfg.data.fit_max_rows)
 
         if distributed is None:
@@ -132,7 +138,9 @@ class DiffusionSynthesizer:
             seed = int(distributed.broadcast_object(seed))
             self.encoder = distributed.share_encoder(fit_encoder)
             device = distributed.device
-        numeric_share = self.encoder.n_numeric / max(1, len(self.encoder.blocks))
+        # a spike block belongs to its numeric column: the share counts columns' units, as before spikes
+        units = [b for b in self.encoder.blocks if b.kind != "spike"]
+        numeric_share = self.encoder.n_numeric / max(1, len(units))
         self.config = cfg = resolve_auto(cfg, len(data), self.encoder.n_features, numeric_share)
         self.schema = self.encoder.schema
         self.na_markers = {k: v for k, v in data.attrs.get("na_markers", {}).items() if k in self.schema.names}
@@ -142,10 +150,22 @@ class DiffusionSynthesizer:
         torch.manual_seed(seed)
         net = self._build_network().to(device)
         self.objective = make_parameterization(cfg.model.prediction, self.encoder, cfg.model.conditional)
-        result, model = train_denoiser(net, x, self.schedule, cfg.training, seed=seed, progress=progress,
+        calibrating = isinstance(self.objective, MixedPrediction) and self.objective.n_blocks > 0 \
+            and int(cfg.training.calibration_rows) > 0
+        train_cfg = cfg.training
+        if calibrating and cfg.training.max_time:
+            # the time budget covers the calibration too: training stops that much earlier
+            reserve = self._calibration_seconds(net, int(cfg.training.calibration_rows), device)
+            train_cfg = dataclasses.replace(train_cfg, max_time=max(1.0, float(cfg.training.max_time) - reserve))
+        result, model = train_denoiser(net, x, self.schedule, train_cfg, seed=seed, progress=progress,
                                        objective=self.objective, distributed=distributed)
         self.network = model
         self.train_result = result
+        calibration = None
+        if calibrating:
+            if phase is not None:
+                phase(f"calibrating level frequencies on {int(cfg.training.calibration_rows):,} generated rows")
+            calibration = self._calibrate_levels(x, int(cfg.training.calibration_rows), seed)
         self.meta = {
             "tabdiff_version": __version__,
             "n_rows": int(len(data)),
@@ -161,7 +181,42 @@ class DiffusionSynthesizer:
             "stopped_by_time": result.stopped_by_time,
             "loss_history": result.losses[-200:],
         }
+        if calibration is not None:
+            self.meta["calibration"] = calibration
         return self
+
+    def _calibration_seconds(self, net: Denoiser, rows: int, device: torch.device) -> float:
+        """Seconds the level calibration of `rows` rows will take: sampling steps x batches x the time of
+        one network evaluation, timed on the untrained network (same cost as the trained one)."""
+        sc = self.config.sampling
+        batch = min(rows, sample_batch_rows(sc.batch_size, self.config.model.hidden_dim, device))
+        x = torch.zeros(batch, self.encoder.n_features, device=device)
+        t = torch.full((1, 1), 0.5, device=device)
+        with torch.no_grad():
+            self.objective.eps(net, x, t, self.schedule)  # warm-up
+            t0 = time.perf_counter()
+            self.objective.eps(net, x, t, self.schedule)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            per_call = time.perf_counter() - t0
+        return per_call * int(sc.steps) * math.ceil(rows / batch)
+
+    def _calibrate_levels(self, x: torch.Tensor, rows: int, seed: int) -> dict[str, Any]:
+        """Set the objective's level_bias so that `rows` generated rows have the level frequencies of the
+        encoded training rows x: (n_rows, n_features) (diffusion/calibration.py). Returns what it did, for
+        meta: rows, seconds and the largest level-frequency gap before, in percentage points."""
+        obj = self.objective
+        k0 = obj.k0
+        offset, scale = obj.offset[k0:].double().cpu(), obj.scale[k0:].double().cpu()
+        target = level_frequencies((x[:, k0:].double().cpu() - offset) / scale)
+        t0, last_seed = time.perf_counter(), getattr(self, "last_seed", None)
+        parts = list(self.iter_sample(rows, seed=block_seed(seed, 0, stream=3),
+                                      decode=lambda z, rng, row0: torch.as_tensor(z)))
+        self.last_seed = last_seed  # a user's sample seed, not this one
+        generated = level_frequencies((torch.cat(parts)[:, k0:].double() - offset) / scale)
+        obj.level_bias = calibration_shift(target, generated, rows)
+        gap = float((generated - target).abs().max()) * 100
+        return {"rows": rows, "seconds": round(time.perf_counter() - t0, 3), "largest_gap_pts": round(gap, 3)}
 
     def _categorical_encoding(self) -> str:
         return "standardized" if self.config.data.numeric_transform == "standard" else "pm1"
@@ -320,6 +375,8 @@ class DiffusionSynthesizer:
         """Write the checkpoint (safetensors weights + JSON config, encoder state, meta), atomically."""
         self._check_fitted()
         tensors = {f"net.{k}": v for k, v in self.network.state_dict().items()}
+        if isinstance(self.objective, MixedPrediction):
+            tensors["objective.level_bias"] = self.objective.level_bias
         header = {
             "config": self.config.to_dict(),
             "encoder": self.encoder.state_dict(),
@@ -346,6 +403,11 @@ class DiffusionSynthesizer:
             net.load_state_dict(state)
             synth.objective = make_parameterization(synth.config.model.prediction, synth.encoder,
                                                     synth.config.model.conditional)
+            if "objective.level_bias" in tensors and isinstance(synth.objective, MixedPrediction):
+                bias = tensors["objective.level_bias"].float()
+                if bias.shape != synth.objective.level_bias.shape:
+                    raise CheckpointError(f"{path}: level_bias has shape {tuple(bias.shape)}")
+                synth.objective.level_bias = bias
         except (KeyError, TypeError, RuntimeError, UserError) as exc:
             raise CheckpointError(f"{path}: inconsistent checkpoint ({str(exc).splitlines()[0][:120]})") from None
         synth.network = net.to(resolve_device(device) if device else torch.device("cpu")).eval()

@@ -498,3 +498,20 @@ def test_sample_preview_of_a_wide_table_keeps_the_columns_that_fit():
     narrow = _preview(wide.iloc[:, :3], width=80)
     assert len(narrow.columns) == 3 and "columns" not in str(narrow.title)
     assert len(_preview(wide, width=5).columns) == 1  # always at least one column
+
+
+def test_fit_says_when_it_calibrates_levels_and_reports_it(tmp_path):
+    cfg = quick_config(steps=30, calibration_rows=300)
+    path = tmp_path / "c.yaml"
+    path.write_text(__import__("yaml").safe_dump(cfg.to_dict()))
+    model = tmp_path / "m.ckpt"
+    result = tabdiff("fit", "iris", "--config", path, "--seed", 0, "--model", model)
+    assert_ok(result)
+    text = " ".join(result.output.split())
+    assert "calibrating level frequencies on 300 generated rows" in text
+    import re
+
+    assert re.search(r"level calibration\W+300 rows, \d", text) and re.search(r"spike levels\W+none", text)
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    assert DiffusionSynthesizer.load(model).objective.level_bias.abs().sum() > 0

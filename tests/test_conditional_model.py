@@ -29,6 +29,22 @@ def test_known_mask_is_whole_units_and_follows_the_share():
     assert not draw_known_mask(100, units, 0.0, g).any()
 
 
+def test_a_spike_block_shares_its_numeric_column_unit():
+    from tabdiff_cli.diffusion.parameterization import unit_index
+    from tabdiff_cli.encoder import TableEncoder
+    from tabdiff_cli.schema import infer_schema
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"hours": np.where(rng.random(500) < 0.5, 40, rng.integers(1, 99, 500)),
+                       "c": rng.choice(["a", "b", "c"], 500), "v": rng.normal(size=500)})
+    enc = TableEncoder(infer_schema(df), spike_share=0.05).fit(df)
+    units = unit_index(enc)
+    spike = next(b for b in enc.blocks if b.kind == "spike")
+    hours = next(b for b in enc.blocks if b.column == "hours" and b.kind == "numeric")
+    assert units[spike.start:spike.end].tolist() == [units[hours.start].item()] * 2
+    assert int(units.max()) + 1 == 3  # hours (number and spike block), v, c
+
+
 def test_conditional_network_reads_the_mask_and_none_means_nothing_known():
     torch.manual_seed(0)
     net = Denoiser(5, hidden_dim=16, time_dim=8, n_blocks=1, conditional=True)

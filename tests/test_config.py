@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tabdiff_cli.config import AUTO, Config, load_config, resolve_auto
+from tabdiff_cli.config import AUTO, Config, load_config, resolve_auto, resolve_spike_share
 from tabdiff_cli.errors import UserError
 
 
@@ -42,6 +42,36 @@ def test_auto_time_sampling(n_rows, numeric_share, expected):
     out = resolve_auto(cfg, n_rows, 100, numeric_share)
     assert out.training.time_sampling == expected
     assert resolve_auto(load_config("configs/iris.yaml"), n_rows, 7, numeric_share).training.time_sampling == "uniform"
+
+
+@pytest.mark.parametrize("n_rows, spike_share, calibration_rows", [
+    (32_561, 0.05, 8192),  # Adult: spike levels for 40 hours a week and a capital gain of 0; levels calibrated
+    (1_025, 0.05, 8192),
+    (1_024, 0.0, 0),       # small tables keep their numbers whole and skip the calibration
+    (150, 0.0, 0),
+])
+def test_auto_spike_share_and_calibration_rows(n_rows, spike_share, calibration_rows):
+    cfg = load_config(None)
+    assert cfg.data.spike_share == AUTO and cfg.training.calibration_rows == AUTO
+    assert resolve_spike_share(cfg.data.spike_share, n_rows) == spike_share
+    assert resolve_auto(cfg, n_rows, 100, 0.3).training.calibration_rows == calibration_rows
+    seed = load_config("configs/iris.yaml")  # the seed's recipe: neither
+    assert resolve_spike_share(seed.data.spike_share, n_rows) == 0.0
+    assert resolve_auto(seed, n_rows, 7).training.calibration_rows == 0
+    eps = load_config(None)
+    eps.model.prediction = "eps"  # no logits to calibrate
+    assert resolve_auto(eps, n_rows, 100).training.calibration_rows == 0
+
+
+@pytest.mark.parametrize("section, key, value", [("data", "spike_share", 1.5), ("data", "spike_share", "some"),
+                                                 ("training", "calibration_rows", -1),
+                                                 ("training", "calibration_rows", "many")])
+def test_bad_spike_share_or_calibration_rows_is_a_user_error(section, key, value):
+    cfg = load_config(None)
+    setattr(getattr(cfg, section), key, value)
+    with pytest.raises(UserError, match=key):
+        resolve_spike_share(cfg.data.spike_share, 5000)
+        resolve_auto(cfg, 5000, 100)
 
 
 def test_explicit_values_are_kept():

@@ -215,3 +215,53 @@ def test_checkpoints_without_the_tie_setting_keep_sklearns_transform(mixed_df):
     expected = enc.numeric_scaler.transform(old._numeric_matrix(mixed_df))
     got = old.transform(mixed_df, dtype=np.float64)[:, :num]
     assert np.allclose(np.nan_to_num(expected, nan=0.0), got)
+
+
+def spiky_table(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    hours = np.where(rng.random(n) < 0.45, 40, rng.integers(1, 99, n))
+    gain = np.where(rng.random(n) < 0.9, 0.0, np.round(rng.lognormal(8, 1, n), 2))
+    return pd.DataFrame({"hours": hours.astype("int64"), "gain": gain, "c": rng.choice(["a", "b"], n)})
+
+
+def test_spike_values_get_a_one_hot_block_and_decode_exactly():
+    df = spiky_table()
+    enc = TableEncoder(infer_schema(df), spike_share=0.05).fit(df)
+    assert enc.spikes == {"hours": [40.0], "gain": [0.0]}
+    spike = {b.column: b for b in enc.blocks if b.kind == "spike"}
+    assert [spike["hours"].end - spike["hours"].start, spike["gain"].end - spike["gain"].start] == [2, 2]
+    x = enc.transform(df, tie_seed=0)
+    onehot = enc.unscale_onehot(x[:, spike["hours"].start:spike["hours"].end])
+    np.testing.assert_array_equal(onehot[:, 0], (df["hours"] == 40).to_numpy())
+    pd.testing.assert_frame_equal(enc.inverse_transform(x), df)
+    # the spike block decides: level "40" decodes to 40 wherever the number lies, "other" reads the number
+    x2 = x.copy()
+    hb = spike["hours"]
+    x2[:, hb.start:hb.end] = enc.scale_onehot(np.tile([1.0, 0.0], (len(df), 1)))
+    assert (enc.inverse_transform(x2)["hours"] == 40).all()
+    other = df["hours"] != 40
+    x2[:, hb.start:hb.end] = enc.scale_onehot(np.tile([0.0, 1.0], (len(df), 1)))
+    np.testing.assert_array_equal(enc.inverse_transform(x2)["hours"][other], df["hours"][other])
+    again = TableEncoder.from_state(json.loads(json.dumps(enc.state_dict())))
+    assert again.spikes == enc.spikes and np.array_equal(again.transform(df, tie_seed=0), x)
+
+
+def test_spikes_need_their_share_and_ten_rows_and_stay_off_for_the_seed_recipe():
+    df = spiky_table()
+    assert TableEncoder(infer_schema(df), spike_share=0.5).fit(df).spikes == {"gain": [0.0]}
+    assert TableEncoder(infer_schema(df)).fit(df).spikes == {}
+    seed = TableEncoder(infer_schema(df), numeric_transform="standard", categorical_encoding="standardized",
+                        spike_share=0.05).fit(df)
+    assert seed.spikes == {} and seed.n_features == 4
+    tiny = df.head(15)  # 40 is held by fewer than MIN_SPIKE_ROWS rows
+    assert "hours" not in TableEncoder(infer_schema(tiny), spike_share=0.05).fit(tiny).spikes
+
+
+def test_an_empty_numeric_cell_leaves_its_spike_block_unknown_and_a_given_one_fixes_it():
+    df = spiky_table()
+    enc = TableEncoder(infer_schema(df), spike_share=0.05).fit(df)
+    hb = next(b for b in enc.blocks if b.kind == "spike" and b.column == "hours")
+    part = pd.DataFrame({"hours": pd.array([None, 40], dtype="Int64"), "gain": [0.0, 0.0], "c": ["a", "b"]})
+    x, known = enc.transform_partial(part)
+    assert not known[0, hb.start:hb.end].any() and known[1, hb.start:hb.end].all()
+    assert enc.unscale_onehot(x[1:, hb.start:hb.end]).tolist() == [[1.0, 0.0]]

@@ -106,10 +106,13 @@ def keep_uniform_when_conditioned(t: torch.Tensor, known: torch.Tensor, generato
 
 def unit_index(encoder) -> torch.Tensor:
     """(d,) long: the conditioning unit of each encoded coordinate (TableEncoder.blocks: each numeric
-    coordinate, categorical one-hot block and missing-indicator block is one unit)."""
+    coordinate, categorical one-hot block and missing-indicator block is one unit; a numeric column's spike
+    block shares its coordinate's unit, as a given number fixes both)."""
     units = torch.empty(encoder.n_features, dtype=torch.long)
-    for u, b in enumerate(encoder.blocks):
-        units[b.start:b.end] = u
+    ids: dict[tuple[str, str], int] = {}
+    for b in encoder.blocks:
+        key = (b.column, "numeric" if b.kind == "spike" else b.kind)
+        units[b.start:b.end] = ids.setdefault(key, len(ids))
     return units
 
 
@@ -157,6 +160,8 @@ class MixedPrediction(EpsilonPrediction):
     blocks: [(start, end)] one-hot blocks that tile [first start, d) (TableEncoder's layout);
     scale, offset: (d,) maps from a probability p to the encoded value (x0 = p·scale + offset; for ±1
     one-hot scale 2 and offset −1).
+    level_bias: (d − first block start,) float32 added to the one-hot logits when sampling (not in the
+    loss): zeros until diffusion/calibration.py sets it after training.
     The per-block softmax and cross-entropy run on the contiguous one-hot region at once: a block's
     maximum by scatter_reduce, its sum by a product with the (m, n_blocks) block-membership matrix. Gathering
     each block (or each group of equal-width blocks) cost a third of Adult's sampling time (torch.profiler).
@@ -186,12 +191,15 @@ class MixedPrediction(EpsilonPrediction):
         self.member = F.one_hot(self.owner, self.n_blocks).float() if blocks else torch.zeros(0, 0)  # (m, nb)
         self.scale = scale.float()
         self.offset = offset.float()
+        self.level_bias = torch.zeros(d - self.k0)
 
     def _on(self, device: torch.device) -> None:
         if self.owner.device != device:
             self.owner, self.member = self.owner.to(device), self.member.to(device)
             self.starts = self.starts.to(device)
             self.scale, self.offset = self.scale.to(device), self.offset.to(device)
+        if self.level_bias.device != device:
+            self.level_bias = self.level_bias.to(device)
 
     def _log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
         """Per-block log-softmax of logits: (n, m) one-hot region → (n, m)."""
@@ -264,7 +272,7 @@ class MixedPrediction(EpsilonPrediction):
             return out
         k0 = self.k0
         ab = schedule.alpha_bar(t).to(x_t.dtype)
-        x0_hat = self._log_softmax(out[:, k0:]).exp() * self.scale[k0:] + self.offset[k0:]
+        x0_hat = self._log_softmax(out[:, k0:] + self.level_bias).exp() * self.scale[k0:] + self.offset[k0:]
         return torch.cat([out[:, :k0], (x_t[:, k0:] - ab.sqrt() * x0_hat) / (1 - ab).sqrt()], dim=1)
 
 
