@@ -103,7 +103,8 @@ class TrainingConfig:
         (EDM's log-normal noise levels, parameterization.draw_noise; rows given a known set keep uniform t,
         parameterization.keep_uniform_when_conditioned) or "auto" (resolve_auto).
     calibration_rows: after training, rows generated to calibrate the categorical levels' frequencies
-        (diffusion/calibration.py); 0 = off (the seed); "auto" (resolve_auto).
+        (diffusion/calibration.py); under max_time it takes at most half the budget (fewer rows, none below
+        1,024); 0 = off (the seed); "auto" (resolve_auto).
     threads: CPU threads for torch; None = 1 for small networks and batches (per-step overhead dominates
         and a second thread only adds contention, measured in benchmarks/), else torch's default.
     """

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 MIN_ROWS = 2
 CUDA_EVAL_ROWS = 16_384  # the one shape of every network call in CUDA sampling (sampler.fixed_shape_eps)
+CALIBRATION_BUDGET_SHARE = 0.5  # of training.max_time, at most, for the level calibration
+MIN_CALIBRATION_ROWS = BLOCK_ROWS  # fewer rows than this estimate frequencies too coarsely: no calibration
 CPU_BATCH_CELLS = 1 << 19  # sampling rows x hidden width per batch on CPU: activations stay in cache
 
 
@@ -153,10 +155,18 @@ class DiffusionSynthesizer:
         calibrating = isinstance(self.objective, MixedPrediction) and self.objective.n_blocks > 0 \
             and int(cfg.training.calibration_rows) > 0
         train_cfg = cfg.training
+        calibration_rows = int(cfg.training.calibration_rows)
         if calibrating and cfg.training.max_time:
-            # the time budget covers the calibration too: training stops that much earlier
-            reserve = self._calibration_seconds(net, int(cfg.training.calibration_rows), device)
-            train_cfg = dataclasses.replace(train_cfg, max_time=max(1.0, float(cfg.training.max_time) - reserve))
+            # the time budget covers the calibration too: training stops that much earlier. The calibration
+            # gets at most half the budget (fewer rows, or none below MIN_CALIBRATION_ROWS): a 30 s Adult fit
+            # on a busy machine otherwise kept 5 training steps for an 87 s calibration
+            budget = float(cfg.training.max_time)
+            per_row = self._calibration_seconds(net, calibration_rows, device) / calibration_rows
+            if per_row * calibration_rows > CALIBRATION_BUDGET_SHARE * budget:
+                calibration_rows = int(CALIBRATION_BUDGET_SHARE * budget / per_row) // BLOCK_ROWS * BLOCK_ROWS
+            calibrating = calibration_rows >= MIN_CALIBRATION_ROWS
+            if calibrating:
+                train_cfg = dataclasses.replace(train_cfg, max_time=max(1.0, budget - per_row * calibration_rows))
         result, model = train_denoiser(net, x, self.schedule, train_cfg, seed=seed, progress=progress,
                                        objective=self.objective, distributed=distributed)
         self.network = model
@@ -164,8 +174,8 @@ class DiffusionSynthesizer:
         calibration = None
         if calibrating:
             if phase is not None:
-                phase(f"calibrating level frequencies on {int(cfg.training.calibration_rows):,} generated rows")
-            calibration = self._calibrate_levels(x, int(cfg.training.calibration_rows), seed)
+                phase(f"calibrating level frequencies on {calibration_rows:,} generated rows")
+            calibration = self._calibrate_levels(x, calibration_rows, seed)
         self.meta = {
             "tabdiff_version": __version__,
             "n_rows": int(len(data)),

@@ -83,3 +83,13 @@ def test_a_short_fit_calibrated_generates_the_table_level_frequencies(skewed, tm
     again = DiffusionSynthesizer.load(path)
     assert torch.equal(again.objective.level_bias, calibrated.objective.level_bias)
     pd.testing.assert_frame_equal(again.sample(300, seed=1), calibrated.sample(300, seed=1))
+
+
+def test_the_calibration_gets_at_most_half_the_time_budget(skewed):
+    cfg = load_config(None)
+    cfg.training.steps, cfg.training.calibration_rows = 50, 2048
+    cfg.training.max_time = 600.0  # ample: every row
+    assert DiffusionSynthesizer(cfg).fit(skewed, seed=0).meta["calibration"]["rows"] == 2048
+    cfg.training.max_time = 0.001  # a budget no calibration fits in half of: training keeps it all
+    tight = DiffusionSynthesizer(cfg).fit(skewed, seed=0)
+    assert "calibration" not in tight.meta and not tight.objective.level_bias.any()
