@@ -37,8 +37,9 @@ MIN_SPIKE_ROWS = 10  # a spike must be held by this many training rows at least,
 
 @dataclass(frozen=True)
 class Block:
-    """A slice [start, end) of the encoded features: kind 'numeric' (width 1), 'categorical' (one-hot)
-    or 'missing' (the [observed, missing] indicator of numeric column `column`)."""
+    """A slice [start, end) of the encoded features: kind 'numeric' (width 1), 'categorical' (one-hot),
+    'spike' (one-hot [spike values…, other] of numeric column `column`) or 'missing' (the [observed,
+    missing] indicator of numeric column `column`)."""
 
     column: str
     kind: str
@@ -157,6 +158,8 @@ class TableEncoder:
         self.categorical_encoding = categorical_encoding
         self.max_categories = max(2, int(max_categories))
         self.discrete_integers = int(discrete_integers or 0)
+        if not 0.0 <= float(spike_share or 0.0) < 1.0:
+            raise UserError(f"spike_share must be a share in [0, 1), got {spike_share!r}")
         self.spike_share = float(spike_share or 0.0)
         self.numeric_cols: list[str] = [c.name for c in schema.of_kind(*NUMERIC_KINDS)]
         self.categorical_cols: list[str] = [c.name for c in schema.of_kind(*CATEGORICAL_KINDS)]
@@ -247,7 +250,8 @@ class TableEncoder:
         self.spikes = self._find_spikes(df) if self.spike_share > 0 and self.numeric_transform == "quantile" else {}
         for name in self.numeric_cols:
             if name in self.spikes:
-                freqs.append(self._spike_codes(df, name, raw=True))
+                width = len(self.spikes[name]) + 1
+                freqs.append(np.bincount(self._spike_codes(df, name), minlength=width) / max(1, n))
         missing_rates = {name: float(df[name].isna().mean()) for name in self.numeric_cols}
         self.missing_cols = [name for name in self.numeric_cols if missing_rates[name] > 0]
         freqs += [np.array([1.0 - missing_rates[name], missing_rates[name]]) for name in self.missing_cols]
@@ -306,15 +310,12 @@ class TableEncoder:
                 found[name] = [float(v) for v in keep.index]
         return found
 
-    def _spike_codes(self, df: pd.DataFrame, name: str, raw: bool = False) -> np.ndarray:
+    def _spike_codes(self, df: pd.DataFrame, name: str) -> np.ndarray:
         """Level of each row in `name`'s spike block: (n_rows,) int64, len(spikes) for 'other' (an empty
-        cell included); raw=True: the (width,) level frequencies instead."""
+        cell included)."""
         spikes = self.spikes[name]
         v = pd.Series(numeric_values(df[name], self.schema[name]))
-        codes = v.map({s: j for j, s in enumerate(spikes)}).fillna(len(spikes)).to_numpy(np.int64)
-        if raw:
-            return np.bincount(codes, minlength=len(spikes) + 1) / max(1, len(codes))
-        return codes
+        return v.map({s: j for j, s in enumerate(spikes)}).fillna(len(spikes)).to_numpy(np.int64)
 
     def _without_spikes(self, num: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(num with every spike cell set to NaN, (n_rows, n_numeric) bool mask of those cells).

@@ -253,6 +253,8 @@ def test_spikes_need_their_share_and_ten_rows_and_stay_off_for_the_seed_recipe()
     seed = TableEncoder(infer_schema(df), numeric_transform="standard", categorical_encoding="standardized",
                         spike_share=0.05).fit(df)
     assert seed.spikes == {} and seed.n_features == 4
+    with pytest.raises(UserError, match="spike_share"):
+        TableEncoder(infer_schema(df), spike_share=1.5)
     tiny = df.head(15)  # 40 is held by fewer than MIN_SPIKE_ROWS rows
     assert "hours" not in TableEncoder(infer_schema(tiny), spike_share=0.05).fit(tiny).spikes
 
