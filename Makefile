@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 OUT ?= outputs
 
-.PHONY: install demo test lint bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning clean
+.PHONY: install demo test lint bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning bench-conditioning-inverse clean
 
 $(BIN)/tabdiff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench-cuda: install
 	$(PY) benchmarks/bench_cuda.py
 bench-conditioning: install
 	$(PY) benchmarks/bench_conditioning.py
+# the small-table inverse-inference recipe (configs/inverse.yaml) on Iris and Wine, ~5 min
+bench-conditioning-inverse: install
+	$(PY) benchmarks/bench_conditioning.py --tables iris,wine --seeds 0,1 --config configs/inverse.yaml \
+		--out benchmarks/RESULTS_conditioning_inverse.md
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

@@ -3,10 +3,11 @@
     python benchmarks/bench_conditioning.py                          # everything (make bench-conditioning)
     python benchmarks/bench_conditioning.py --quick                  # smoke test; prints, writes no file
     python benchmarks/bench_conditioning.py --tables iris --seeds 0,1
+    python benchmarks/bench_conditioning.py --tables iris,wine --seeds 0,1 --config configs/inverse.yaml
 
 Every model is `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)`: the packaged default config,
 Adult included (6,400 steps, about 7 minutes here; --adult-max-time caps it), except that --quick caps
-Iris/Wine at 100 steps and Adult at 20 s.
+Iris/Wine at 100 steps and Adult at 20 s; --config fits every model with that config file instead.
 A setting is (resample, guidance): the extra RePaint rounds per reverse step and the reconstruction-guidance
 weight (sampler.sample_loop); the defaults are resample 2 and guidance 3. What is measured
 (section numbers as in the report):
@@ -94,7 +95,8 @@ Setting = tuple[int | None, float | None]  # (RePaint resample rounds, reconstru
 class Plan:
     """Sizes and budgets of one run (full or --quick)."""
 
-    small_steps: int | None = None        # Iris/Wine training steps; None = the default config's "auto" (500)
+    small_steps: int | None = None        # Iris/Wine training steps; None = the config's own
+    config: str | None = None             # --config: a config file; None = the packaged default
     adult_max_time: float | None = None   # seconds of Adult training; None: the default's 6,400 steps (~7 min)
     iris_cond_rows: int = 500             # the issue's 500 rows per species
     resamples: tuple[Setting, ...] = ((2, 0.0), (0, None), (2, None))
@@ -170,11 +172,13 @@ def load_adult(test_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
-def fit(df: pd.DataFrame, seed: int, steps: int | None = None, max_time: float | None = None):
-    """The default config fitted on df; returns (synthesizer, a short description of the training)."""
+def fit(df: pd.DataFrame, seed: int, steps: int | None = None, max_time: float | None = None,
+        config: str | None = None):
+    """The config (None: the packaged default) fitted on df; returns (synthesizer, a short description of
+    the training)."""
     from tabdiff_cli import DiffusionSynthesizer, load_config
 
-    cfg = load_config(None)
+    cfg = load_config(config)
     if steps is not None:
         cfg.training.steps = steps
     if max_time is not None:
@@ -805,6 +809,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seeds", default="0", help="comma-separated seeds (model, sampling and holes)")
     ap.add_argument("--adult-max-time", type=float, default=None,
                     help="seconds of Adult training (default: none, the default config's steps)")
+    ap.add_argument("--config", default=None,
+                    help="config file for every model (default: the packaged default; e.g. "
+                         "configs/inverse.yaml, the small-table inverse-inference recipe)")
     ap.add_argument("--out", type=Path, default=None,
                     help=f"report path (default {RESULTS.relative_to(REPO)})")
     args = ap.parse_args(argv)
@@ -821,6 +828,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else Plan()
     if args.adult_max_time is not None:
         plan.adult_max_time = args.adult_max_time
+    plan.config = args.config
     out_path = args.out if args.out is not None else (None if args.quick else RESULTS)
     command = " ".join(["python", os.path.relpath(Path(sys.argv[0]).resolve(), REPO), *sys.argv[1:]])
 
@@ -854,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
         if "iris" in args.tables:
             iris, train, test = load_small("iris")
             log(f"fitting Iris (all rows), seed {seed}")
-            got = guarded("fit Iris", fit, iris, seed, steps=plan.small_steps)
+            got = guarded("fit Iris", fit, iris, seed, steps=plan.small_steps, config=plan.config)
             if got:
                 synth, note = got
                 trainings.append(f"Iris, all rows, seed {seed}: {note}")
@@ -863,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
                     iris_cond += got[0]
                     iris_refs += got[1]
                 infers += guarded("Iris infer", iris_infer, synth, iris, seed, plan) or []
-            got = guarded("fit Iris train split", fit, train, seed, steps=plan.small_steps)
+            got = guarded("fit Iris train split", fit, train, seed, steps=plan.small_steps, config=plan.config)
             if got:
                 synth, note = got
                 trainings.append(f"Iris, train split, seed {seed}: {note}")
@@ -872,7 +880,7 @@ def main(argv: list[str] | None = None) -> int:
         if "wine" in args.tables:
             _, train, test = load_small("wine")
             log(f"fitting Wine (train split), seed {seed}")
-            got = guarded("fit Wine", fit, train, seed, steps=plan.small_steps)
+            got = guarded("fit Wine", fit, train, seed, steps=plan.small_steps, config=plan.config)
             if got:
                 synth, note = got
                 trainings.append(f"Wine, train split, seed {seed}: {note}")
@@ -882,7 +890,8 @@ def main(argv: list[str] | None = None) -> int:
             train, test = load_adult(plan.adult_test_rows)
             cap = "none (the default's steps)" if plan.adult_max_time is None else f"{plan.adult_max_time:g} s"
             log(f"fitting Adult, seed {seed}, max_time {cap}")
-            got = guarded("fit Adult", fit, train, seed, max_time=plan.adult_max_time)
+            got = guarded("fit Adult", fit, train, seed, max_time=plan.adult_max_time,
+                                config=plan.config)
             if got:
                 synth, note = got
                 trainings.append(f"Adult, train file, seed {seed}, training.max_time = {cap}: {note}")
@@ -904,10 +913,11 @@ def main(argv: list[str] | None = None) -> int:
              f"- Command: `{command}`" + (" (**--quick: smoke-test sizes, not the issue's measurement**)"
                                           if args.quick else ""),
              *environment(),
-             "- Models: `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)` (the packaged default "
-             "config)" + (f", training.steps = {plan.small_steps} on Iris/Wine (--quick)"
+             (f"- Models: `DiffusionSynthesizer(load_config({plan.config!r})).fit(train, seed=s)`"
+              if plan.config else "- Models: `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)` "
+              "(the packaged default config)") + (f", training.steps = {plan.small_steps} on Iris/Wine (--quick)"
                           if plan.small_steps else "")
-             + ("; Adult with the default's own steps." if plan.adult_max_time is None else
+             + ("; Adult with the config's own steps." if plan.adult_max_time is None else
                 f"; Adult capped with training.max_time = {plan.adult_max_time:g} s."),
              *[f"  - {t}" for t in trainings], ""]
     fails: list[str] = []

@@ -131,6 +131,15 @@ class DistributedContext:
             return positions[:1], 0.0
         return positions[lo:hi], (hi - lo) * n / b
 
+    def reduce_sum(self, values: torch.Tensor) -> torch.Tensor:
+        """The element-wise sum of `values` (any shape, float64 keeps integer counts exact) over all
+        ranks, on values' device; every rank gets the same tensor."""
+        import torch.distributed as dist
+
+        buf = values.detach().to(self.device if self.backend == "nccl" else "cpu").clone()
+        dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+        return buf.to(values.device)
+
     def reduce_log(self, running: torch.Tensor, stop: bool) -> tuple[torch.Tensor, bool]:
         """(global loss sum, rank 0's stop decision) from this rank's weighted loss sum and stop wish.
 

@@ -23,10 +23,10 @@ import torch
 from tabdiff_cli import __version__
 from tabdiff_cli.checkpoint import load_checkpoint, save_checkpoint
 from tabdiff_cli.config import AUTO, SMALL_TABLE_ROWS, Config, resolve_auto, resolve_spike_share
-from tabdiff_cli.diffusion.calibration import calibration_shift, level_frequencies
+from tabdiff_cli.diffusion.calibration import calibration_shift, level_counts
 from tabdiff_cli.diffusion.network import Denoiser
 from tabdiff_cli.diffusion.parameterization import MixedPrediction, make_parameterization
-from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, fixed_shape_eps, sample_loop
+from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, fixed_shape_eps, sample_loop, shard_range
 from tabdiff_cli.diffusion.schedule import make_schedule
 from tabdiff_cli.encoder import TableEncoder
 from tabdiff_cli.errors import CheckpointError, UserError
@@ -161,7 +161,9 @@ class DiffusionSynthesizer:
             # gets at most half the budget (fewer rows, or none below MIN_CALIBRATION_ROWS): a 30 s Adult fit
             # on a busy machine otherwise kept 5 training steps for an 87 s calibration
             budget = float(cfg.training.max_time)
-            per_row = self._calibration_seconds(net, calibration_rows, device) / calibration_rows
+            # under DDP each rank generates its shard of the calibration rows (_calibrate_levels)
+            world = distributed.world_size if distributed is not None else 1
+            per_row = self._calibration_seconds(net, calibration_rows, device) / calibration_rows / world
             if per_row * calibration_rows > CALIBRATION_BUDGET_SHARE * budget:
                 calibration_rows = int(CALIBRATION_BUDGET_SHARE * budget / per_row) // BLOCK_ROWS * BLOCK_ROWS
             calibrating = calibration_rows >= MIN_CALIBRATION_ROWS
@@ -175,7 +177,7 @@ class DiffusionSynthesizer:
         if calibrating:
             if phase is not None:
                 phase(f"calibrating level frequencies on {calibration_rows:,} generated rows")
-            calibration = self._calibrate_levels(x, calibration_rows, seed)
+            calibration = self._calibrate_levels(x, calibration_rows, seed, distributed)
         self.meta = {
             "tabdiff_version": __version__,
             "n_rows": int(len(data)),
@@ -211,23 +213,38 @@ class DiffusionSynthesizer:
             per_call = time.perf_counter() - t0
         return per_call * int(sc.steps) * math.ceil(rows / batch)
 
-    def _calibrate_levels(self, x: torch.Tensor, rows: int, seed: int) -> dict[str, Any]:
+    def _calibrate_levels(self, x: torch.Tensor, rows: int, seed: int,
+                          distributed: DistributedContext | None = None) -> dict[str, Any]:
         """Set the objective's level_bias so that `rows` generated rows have the level frequencies of the
         encoded training rows x: (n_rows, n_features) (diffusion/calibration.py). Returns what it did, for
-        meta: rows, seconds and the largest level-frequency gap before, in percentage points."""
+        meta: rows, rows_this_process, seconds and the largest level-frequency gap before, in percentage
+        points.
+
+        Under DDP rank k generates shard k/N of the rows (sampler.shard_range: whole noise blocks, so the
+        shards together are exactly the single-process rows) and the level counts (whole numbers in
+        float64, so exact) are added over ranks: every rank sets the same bias as one process would, in
+        1/N of the time."""
         obj = self.objective
         k0 = obj.k0
         offset, scale = obj.offset[k0:].double().cpu(), obj.scale[k0:].double().cpu()
         # the mean of the affine one-hot map is the map of the mean: no (n_rows, width) float64 copy
         target = (x[:, k0:].mean(0, dtype=torch.float64).cpu() - offset) / scale
         t0, last_seed = time.perf_counter(), getattr(self, "last_seed", None)
-        parts = list(self.iter_sample(rows, seed=block_seed(seed, 0, stream=3),
-                                      decode=lambda z, rng, row0: torch.as_tensor(z)))
+        start, count = (0, rows) if distributed is None else \
+            shard_range(rows, f"{distributed.rank}/{distributed.world_size}")
+        counts = torch.zeros(len(target), dtype=torch.float64)
+        if count:
+            for z in self.iter_sample(count, seed=block_seed(seed, 0, stream=3), start_row=start,
+                                      decode=lambda z, rng, row0: torch.as_tensor(z)):
+                counts += level_counts((z[:, k0:].double() - offset) / scale)
         self.last_seed = last_seed  # a user's sample seed, not this one
-        generated = level_frequencies((torch.cat(parts)[:, k0:].double() - offset) / scale)
+        if distributed is not None:
+            counts = distributed.reduce_sum(counts)
+        generated = counts / rows
         obj.level_bias = calibration_shift(target, generated, rows)
         gap = float((generated - target).abs().max()) * 100
-        return {"rows": rows, "seconds": round(time.perf_counter() - t0, 3), "largest_gap_pts": round(gap, 3)}
+        return {"rows": rows, "rows_this_process": count, "seconds": round(time.perf_counter() - t0, 3),
+                "largest_gap_pts": round(gap, 3)}
 
     def _categorical_encoding(self) -> str:
         return "standardized" if self.config.data.numeric_transform == "standard" else "pm1"

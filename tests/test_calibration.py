@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tabdiff_cli.config import load_config
-from tabdiff_cli.diffusion.calibration import MAX_SHIFT, PSEUDO_ROWS, calibration_shift, level_frequencies
+from tabdiff_cli.diffusion.calibration import MAX_SHIFT, PSEUDO_ROWS, calibration_shift, level_counts
 from tabdiff_cli.diffusion.parameterization import make_parameterization
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule
 from tabdiff_cli.encoder import TableEncoder
@@ -31,8 +31,9 @@ def test_shift_is_the_log_ratio_with_pseudo_rows_and_clipped():
     # a rare level's few rows move it less than their raw ratio: 3 expected, 6 generated
     rare = calibration_shift(torch.tensor([3 / 8192]), torch.tensor([6 / 8192]), rows=8192)
     assert math.log(0.5) < rare.item() < 0
-    assert torch.equal(level_frequencies(torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])),
-                       torch.tensor([0.75, 0.25], dtype=torch.float64))
+    rows = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.9999999, 1e-7]])  # the last: float rounding
+    assert torch.equal(level_counts(rows), torch.tensor([3.0, 1.0], dtype=torch.float64))
+    assert torch.equal(level_counts(rows[:1]) + level_counts(rows[1:]), level_counts(rows))  # shards add up
 
 
 def test_level_bias_moves_the_data_estimate_by_its_softmax():

@@ -34,12 +34,14 @@ training:
   lr_schedule: cosine
   warmup_steps: 10
   ema_decay: 0.99
+  calibration_rows: 2048
 sampling:
   sampler: ddim
   steps: 20
 """
 # batch 49 on Iris's 150 rows: batches of 49, 49, 49 and 3 rows, none divisible by 2, so the uneven
-# slices and their loss weights (distributed.batch_slice) are exercised too.
+# slices and their loss weights (distributed.batch_slice) are exercised too. The level calibration's 2,048
+# rows are two noise blocks: under DDP each rank generates one and the level counts are added.
 
 
 def _ctx(rank: int, world: int) -> DistributedContext:
@@ -84,12 +86,20 @@ def test_two_processes_match_one_process(tmp_path, iris_df):
 
     a, b = load_file(str(tmp_path / "one.ckpt")), load_file(str(tmp_path / "two.ckpt"))
     assert a.keys() == b.keys()
-    diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+    bias = "objective.level_bias"
+    diff = max(float((a[k] - b[k]).abs().max()) for k in a if k != bias)
     assert diff <= 1e-5, f"max |weight difference| {diff:.3g}"
+    # the two ranks' halves of the calibration rows count the levels one process counts (weights equal to
+    # float32 rounding, so the same rows); a level whose count moved by a row would shift ~1e-3
+    assert a[bias].abs().max() > 0.01
+    torch.testing.assert_close(a[bias], b[bias], rtol=0, atol=1e-5)
 
     two = DiffusionSynthesizer.load(tmp_path / "two.ckpt")  # one process reads the 2-process checkpoint
     assert two.meta["processes"] == 2 and one.meta["processes"] == 1
     assert two.meta["steps"] == one.meta["steps"] == 50
+    assert two.meta["calibration"]["rows"] == one.meta["calibration"]["rows"] == 2048
+    assert two.meta["calibration"]["rows_this_process"] == 1024  # rank 0's half (it writes the checkpoint)
+    assert one.meta["calibration"]["rows_this_process"] == 2048
     np.testing.assert_allclose(two.meta["loss_history"], one.meta["loss_history"], rtol=1e-5)
     assert two.encoder.state_dict() == one.encoder.state_dict()
     rows = two.sample(40, seed=0)

@@ -22,9 +22,10 @@ PSEUDO_ROWS = 10.0  # τ: rows of prior weight on "no change" per level
 MAX_SHIFT = 1.0  # |b| at most this many nats per level and round
 
 
-def level_frequencies(onehot: torch.Tensor) -> torch.Tensor:
-    """Frequencies of the one-hot region of encoded rows: onehot (n, m) 0/1 indicators → (m,) float64."""
-    return onehot.double().mean(0)
+def level_counts(onehot: torch.Tensor) -> torch.Tensor:
+    """Rows per level of the one-hot region of encoded rows: onehot (n, m) 0/1 indicators (up to float
+    rounding) → (m,) float64 whole numbers, exact, so the counts of row shards add up to the whole's."""
+    return (onehot > 0.5).sum(0, dtype=torch.float64)
 
 
 def calibration_shift(target: torch.Tensor, generated: torch.Tensor, rows: int,
