@@ -37,9 +37,13 @@ GuidanceOpt = Annotated[float | None, typer.Option(
     min=0.0, help="Guidance weight when conditioning: reconstruction guidance for a plain model (0: RePaint "
                   "replacement only), classifier-free guidance for a --conditional one (0: none). Default: the "
                   "checkpoint's sampling.guidance (3 for a plain model; 0 for a conditional one).")]
-SeedOpt = Annotated[int | None, typer.Option(help="Random seed; the same seed on the same device gives "
-                                             "the same result, whatever --batch-size (CPU is deterministic; on a "
-                                             "GPU, training may differ in the last digits from run to run).")]
+FitSeedOpt = Annotated[int | None, typer.Option(help="Random seed: the same seed, table, options and device "
+                                                "give the same model (CPU is deterministic; on a GPU, training "
+                                                "may differ in the last digits from run to run).")]
+SeedOpt = Annotated[int | None, typer.Option(help="Random seed: the same seed and checkpoint on the same device "
+                                             "give the same rows, whatever --batch-size (CPU is deterministic).")]
+DrawSeedOpt = Annotated[int | None, typer.Option(help="Random seed: the same seed and checkpoint on the same "
+                                                 "device give the same result (CPU is deterministic).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto | cpu | cuda.")]
 
 
@@ -164,7 +168,7 @@ def fit(
     batch_size: Annotated[int | None, typer.Option(help="Rows per step (default: config).")] = None,
     max_time: Annotated[str | None, typer.Option(help="Training time budget, e.g. 90s, 5m, 1h.")] = None,
     device: DeviceOpt = "auto",
-    seed: SeedOpt = None,
+    seed: FitSeedOpt = None,
     categorical: Annotated[list[str] | None, typer.Option(help="Columns to model as categorical (COL,COL).")] = None,
     integer: Annotated[list[str] | None, typer.Option(help="Columns to model as integers.")] = None,
     continuous: Annotated[list[str] | None, typer.Option(help="Columns to model as continuous.")] = None,
@@ -199,7 +203,7 @@ def fit(
 
       tabdiff fit survey.csv --conditional     # a model built for imputation and conditioning
 
-      tabdiff fit iris.csv --config configs/inverse.yaml   # small table, for infer / impute / --given
+      tabdiff fit iris --config configs/inverse.yaml   # small table, for infer / impute / --given
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -371,7 +375,7 @@ def sample(
     shard: Annotated[str | None, typer.Option(help="k/K: write only the k-th of K parts (0-based).")] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Generate rows from a checkpoint, streamed to a file in batches.
 
@@ -525,9 +529,9 @@ def impute(
     resample: Annotated[int, typer.Option(help="RePaint re-noising rounds per step (more: better imputations, "
                                           "slower; unused by a conditional model).")] = 2,
     guidance: GuidanceOpt = None,
-    seed: SeedOpt = None,
+    seed: DrawSeedOpt = None,
     device: DeviceOpt = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Fill every empty cell, conditioned on the row's observed cells (observed cells never change).
 
@@ -590,7 +594,7 @@ def infer(
     steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
     guidance: GuidanceOpt = None,
     allow_extrapolation: Annotated[bool, typer.Option(help="Allow values outside the training range.")] = False,
-    seed: SeedOpt = None,
+    seed: DrawSeedOpt = None,
     device: DeviceOpt = "auto",
 ) -> None:
     """Inverse inference: given an observed outcome, the distribution of the inputs that could produce it.

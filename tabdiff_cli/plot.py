@@ -705,7 +705,8 @@ def _build_marginals(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20
             Patch(color=REAL_COLOR, alpha=0.7, label=labels[0]),
             Patch(color=SYNTH_COLOR, alpha=0.7, label=labels[1]),
         ],
-        loc="outside upper center",
+        # with a title on top, the legend goes below the panels: both "outside upper" would overlap
+        loc="outside lower center" if title else "outside upper center",
         ncols=2,
         frameon=False,
     )
@@ -753,7 +754,8 @@ def posterior_plot(conditional: pd.DataFrame, unconditional: pd.DataFrame, colum
         raise PlotError(f"column(s) {', '.join(map(repr, missing))} not in the table")
     cols = list(columns)
     with plt.rc_context(_RC):
-        fig = _build_marginals(unconditional[cols], conditional[cols], labels=("unconditional", "given the condition"),
+        fig = _build_marginals(unconditional[cols], conditional[cols],
+                               labels=("model, unconditional", "model, given the condition"),
                                title=f"given {title}" if title else None)
         return _save(fig, path)
 

@@ -358,3 +358,19 @@ def test_marginals_have_no_figure_title_unless_asked(iris):
         assert fig._suptitle.get_text() == "posterior"
     finally:
         plt.close(fig)
+
+
+def test_a_titled_marginals_figure_keeps_its_legend_off_the_title(iris):
+    """Bug (tabdiff infer --plot): the legend, placed outside at the top, was drawn over the figure title."""
+    import matplotlib.pyplot as plt
+
+    fig = plot._build_marginals(iris[["petal length (cm)"]], iris[["petal length (cm)"]], title="given target=setosa",
+                                labels=("model, unconditional", "model, given the condition"))
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legend = fig.legends[0].get_window_extent(renderer)
+        title = fig._suptitle.get_window_extent(renderer)
+        assert not legend.overlaps(title)
+    finally:
+        plt.close(fig)
