@@ -819,7 +819,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     bad = set(args.tables) - {"iris", "wine", "adult"}
     if bad:
         ap.error(f"unknown table(s) {sorted(bad)}; choose from iris, wine, adult")
-    args.seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        args.seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        ap.error(f"--seeds must be comma-separated whole numbers, got {args.seeds!r}")
+    if args.config is not None:  # a bad config fails here, not after a report of failed sections
+        from tabdiff_cli.config import load_config
+        from tabdiff_cli.errors import UserError
+
+        try:
+            load_config(args.config)
+        except UserError as exc:
+            ap.error(str(exc))
     return args
 
 

@@ -6,6 +6,7 @@ Bad input ends with a one-line message on stderr and exit code 2, never a traceb
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,8 @@ def handle_errors(func):
             raise fail(f"{exc.filename} is a folder") from None
         except OSError as exc:  # disk full, read-only file system, …: the user's environment, not a bug
             raise fail(f"{exc.filename or 'output'}: {exc.strerror or type(exc).__name__}") from None
+        except Terminated:
+            raise fail("terminated; nothing was written", code=143) from None
         except KeyboardInterrupt:
             raise fail("interrupted; nothing was written", code=130) from None
 
@@ -95,6 +98,17 @@ def _check_sampler(sampler: str | None) -> None:
 
     if sampler is not None and sampler not in SAMPLERS:
         raise UserError(f"unknown --sampler '{sampler}'; known: {', '.join(SAMPLERS)}")
+
+
+def _check_not_an_input(out: Path, option: str, *inputs: str | Path) -> None:
+    """UserError when the output path `out` is one of the command's own input files (the checkpoint, the
+    table): writing there would destroy what the user had (an `impute x.csv --out x.csv` replaced the
+    table with holes, an `infer --out model.ckpt` the checkpoint)."""
+    target = Path(out)
+    for src in inputs:
+        path = Path(src)
+        if target.exists() and path.exists() and os.path.samefile(target, path):
+            raise UserError(f"{option} {out} is the input file {src}; write to another path")
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -398,6 +412,7 @@ def sample(
     _check_counts(0, resample=resample)
     _check_sampler(sampler)
     table_format(out)
+    _check_not_an_input(out, "--out", model)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
     start, count = 0, n
@@ -541,17 +556,22 @@ def impute(
 
       tabdiff impute holes.csv --draws 10 --out filled_draws.csv
     """
-    from tabdiff_cli.io import read_table, write_table
+    from tabdiff_cli.io import read_table, table_format, write_table
     from tabdiff_cli.synthesizer import DiffusionSynthesizer, new_seed
 
     _check_counts(draws=draws, steps=steps)
     _check_counts(0, resample=resample)
     _check_sampler(sampler)
+    table_format(out)
+    _check_not_an_input(out, "--out", model, *([data] if Path(data).exists() else []))
     synth = DiffusionSynthesizer.load(model)
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed
-    filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
-                          guidance=guidance, device=device)
+    try:
+        filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
+                              guidance=guidance, device=device)
+    except UserError as exc:  # the message names the column; the file is the user's other clue
+        raise UserError(f"{data}: {exc}") from None
     write_table(filled, out, synth.na_markers, synth.integer_text)
     holes = df[synth.schema.names].isna()
     if not quiet and not holes.to_numpy().any():
@@ -614,6 +634,11 @@ def infer(
         raise UserError(f"--n must be at least 1, got {n}")
     _check_counts(steps=steps)
     _check_sampler(sampler)
+    if out is not None and out.suffix.lower() != ".json":
+        raise UserError(f"--out {out}: the posterior summary is JSON; use a .json file name")
+    for path, option in ((out, "--out"), (plot_out, "--plot")):
+        if path is not None:
+            _check_not_an_input(path, option, model)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
     kw = dict(sampler=sampler, steps=steps, device=device, guidance=guidance)
@@ -645,8 +670,20 @@ def infer(
         console.print(f"wrote {plot_out}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, timeout, a job scheduler) raised as an interrupt, so that the same clean-up runs as for
+    Ctrl-C: a half-written output's temporary file is removed (a killed `sample` left one behind)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
 
 

@@ -159,6 +159,11 @@ def parse_conditions(texts: list[str], encoder: TableEncoder, allow_extrapolatio
             continue
         col, op, rest = _split_condition(text, schema.names)
         if col not in schema.names:
+            if rest in schema.names and op in ("<", "<=", ">", ">="):  # '5<=age': the column comes first
+                flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+                raise UserError(f"condition '{text}': write the column first, '{rest}{flipped}{col}'")
+            if col.endswith("!"):
+                raise UserError(f"condition '{text}': '!=' is not supported; use col in {{a,b}} or an interval")
             raise UserError(f"condition '{text}': unknown column '{col}'; columns are: {', '.join(schema.names)}")
         spec = schema[col]
         if spec.kind in ("id", "empty"):
@@ -386,9 +391,9 @@ def impute(synth: DiffusionSynthesizer, df: pd.DataFrame, draws: int = 1, seed: 
     extra = [c for c in df.columns if c not in schema.names and c != "draw"]
     if missing or extra:
         raise UserError("the table to impute must have the training columns: "
-                        + (f"missing {', '.join(missing)}" if missing else "")
+                        + (f"missing {', '.join(map(repr, missing))}" if missing else "")
                         + ("; " if missing and extra else "")
-                        + (f"unknown {', '.join(extra)}" if extra else ""))
+                        + (f"unknown {', '.join(map(repr, extra))}" if extra else ""))
     if draws < 1:
         raise UserError(f"--draws must be at least 1, got {draws}")
     cells = df[schema.names].reset_index(drop=True)
@@ -396,7 +401,13 @@ def impute(synth: DiffusionSynthesizer, df: pd.DataFrame, draws: int = 1, seed: 
     cells = cells.copy()
     for spec in schema.columns:
         if spec.kind in ("continuous", "integer"):
-            cells[spec.name] = pd.to_numeric(cells[spec.name], errors="coerce")
+            raw = cells[spec.name]
+            number = pd.to_numeric(raw, errors="coerce")
+            text = number.isna() & raw.notna()
+            if text.any():  # an observed cell is never changed, so it cannot be read as empty either
+                row = int(np.flatnonzero(text.to_numpy())[0])
+                raise UserError(f"column '{spec.name}': {raw.iloc[row]!r} (row {row + 1}) is not a number")
+            cells[spec.name] = number
     fixed_cols = [c for c in schema.names if c not in learned]
     outs = []
     for k in range(draws):

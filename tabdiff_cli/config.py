@@ -175,7 +175,9 @@ class Config:
             section = sub_cls(**values)
             _check_types(section, f"{source}: {f.name}")
             kwargs[f.name] = section
-        return cls(**kwargs)
+        cfg = cls(**kwargs)
+        _check_ranges(cfg, source)
+        return cfg
 
 
 AUTO = "auto"
@@ -197,6 +199,46 @@ def resolve_spike_share(value: float | str, n_rows: int) -> float:
     if isinstance(value, str) or not 0.0 <= float(value) < 1.0:
         raise UserError(f"data.spike_share must be a share in [0, 1) or auto, got {value!r}")
     return float(value)
+
+
+# (section, key) → the least value a count may take; None and "auto" (where the key takes them) pass
+_MINIMUM = {("training", "epochs"): 1, ("training", "steps"): 1, ("training", "batch_size"): 1,
+            ("training", "noise_draws"): 1, ("training", "warmup_steps"): 0, ("model", "hidden_dim"): 1,
+            ("model", "n_blocks"): 1, ("model", "time_dim"): 4, ("sampling", "steps"): 1,
+            ("sampling", "batch_size"): 1}
+# (section, key) → the interval [lo, hi) a share or rate must lie in
+_SHARE = {("training", "ema_decay"): (0.0, 1.0), ("training", "min_lr_ratio"): (0.0, 1.0 + 1e-12),
+          ("training", "condition_share"): (0.0, 1.0 + 1e-12)}
+
+
+def _check_ranges(cfg: Config, source: str) -> None:
+    """UserError naming the setting for a value of the right type but out of range: a count below its
+    minimum (training.steps: 0 would otherwise fall back to the epochs), a string other than "auto"
+    where a number belongs, a share outside its interval, an odd time_dim, an unknown sampler."""
+    from tabdiff_cli.diffusion.sampler import SAMPLERS
+
+    for section_name in ("data", "schedule", "model", "training", "sampling"):
+        section = getattr(cfg, section_name)
+        hints = typing.get_type_hints(type(section))
+        for f in dataclasses.fields(section):
+            value, where = getattr(section, f.name), f"{source}: {section_name}.{f.name}"
+            numeric = any(a in (int, float) for a in typing.get_args(hints[f.name]))
+            if isinstance(value, str) and numeric and value != AUTO:
+                raise UserError(f"{where} must be a number or 'auto'; got {value!r}")
+            if value is None or isinstance(value, (str, bool)):
+                continue
+            least = _MINIMUM.get((section_name, f.name))
+            if least is not None and value < least:
+                raise UserError(f"{where} must be at least {least}; got {value!r}")
+            interval = _SHARE.get((section_name, f.name))
+            if interval is not None and not interval[0] <= value < interval[1]:
+                closed = "]" if interval[1] > 1.0 else ")"
+                raise UserError(f"{where} must lie in [{interval[0]:g}, 1{closed}; got {value!r}")
+    if cfg.model.time_dim % 2:
+        raise UserError(f"{source}: model.time_dim must be even (sine and cosine pairs); got {cfg.model.time_dim}")
+    if cfg.sampling.sampler not in SAMPLERS:
+        raise UserError(f"{source}: sampling.sampler must be one of {', '.join(SAMPLERS)}; "
+                        f"got {cfg.sampling.sampler!r}")
 
 
 def _check_types(section: Any, where: str) -> None:

@@ -447,7 +447,8 @@ class TableEncoder:
         value unknown but fixes its missing-indicator to 'observed', so the model fills in a value
         (imputation); an empty categorical cell leaves its one-hot block unknown (decode with
         forbid_missing=True). Columns in free_columns are unknown entirely, indicators included
-        (conditional sampling: every column not conditioned on).
+        (conditional sampling: every column not conditioned on). A number beyond the training range is
+        clipped to one range width past it (±inf included) before encoding.
         Errors: UserError for a categorical value not seen in training.
         """
         self._check_fitted()
@@ -465,6 +466,14 @@ class TableEncoder:
                 known[miss, block.start] = False
             elif block.kind in ("categorical", "spike"):
                 known[miss, block.start:block.end] = False
+        for name in self.numeric_cols:
+            spec = self.schema[name]
+            if spec.kind in ("continuous", "integer") and spec.minimum is not None and spec.maximum is not None:
+                # the network sees an observed number at most one training range beyond either end (a given
+                # 1e300 or inf overflowed the standard scaler); the output keeps the cell as given
+                span = max(float(spec.maximum) - float(spec.minimum), 1.0)
+                values = pd.to_numeric(filled[name], errors="coerce").astype("float64")
+                filled[name] = values.clip(float(spec.minimum) - span, float(spec.maximum) + span)
         for name in self.categorical_cols:
             miss = filled[name].isna()
             if miss.any():

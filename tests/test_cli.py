@@ -515,3 +515,76 @@ def test_fit_says_when_it_calibrates_levels_and_reports_it(tmp_path):
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     assert DiffusionSynthesizer.load(model).objective.level_bias.abs().sum() > 0
+
+
+def test_outputs_never_replace_the_command_inputs(iris_run, tmp_path):
+    """Helper report: `impute x.csv --out x.csv` replaced the table with holes, and `infer --out model.ckpt`
+    wrote JSON over the checkpoint it had just read."""
+    holes = _write(tmp_path / "holes.csv", "sepal length (cm),sepal width (cm),petal length (cm),"
+                   "petal width (cm),target\n5.1,,1.4,0.2,setosa\n")
+    before = holes.read_bytes()
+    result = tabdiff("impute", holes, "--model", iris_run["ckpt"], "--out", holes, "--steps", 5)
+    assert_clear_error(result, "--out", "holes.csv", "input file")
+    assert holes.read_bytes() == before
+    ckpt = tmp_path / "m.ckpt"
+    ckpt.write_bytes(iris_run["ckpt"].read_bytes())
+    for out in (ckpt, tmp_path / "posterior.csv"):
+        result = tabdiff("infer", "--model", ckpt, "--given", "target=setosa", "--query", "petal length (cm)",
+                         "--n", 20, "--steps", 5, "--out", out)
+        assert_clear_error(result, "--out", ".json", absent=[tmp_path / "posterior.csv"])
+    assert ckpt.read_bytes() == iris_run["ckpt"].read_bytes()
+    result = tabdiff("sample", "--model", ckpt, "--n", 5, "--out", ckpt.with_suffix(".csv"), "--steps", 5, "-q")
+    assert_ok(result)  # another file is fine
+
+
+def test_impute_refuses_text_in_a_numeric_cell(iris_run, tmp_path):
+    """Helper report: 'abc' in a numeric column was read as empty and imputed, so an observed cell changed."""
+    holes = _write(tmp_path / "text.csv", "sepal length (cm),sepal width (cm),petal length (cm),"
+                   "petal width (cm),target\n5.1,abc,1.4,,setosa\n")
+    result = tabdiff("impute", holes, "--model", iris_run["ckpt"], "--out", tmp_path / "o.csv", "--steps", 5)
+    assert_clear_error(result, "text.csv:", "sepal width (cm)", "'abc'", "not a number", absent=[tmp_path / "o.csv"])
+
+
+def test_numbers_far_beyond_the_training_range_condition_a_standardized_model(tmp_path, iris_df):
+    """Helper report: with standardized numbers (configs/inverse.yaml), an observed 1e300 or inf in impute and
+    a given 1e40 with --allow-extrapolation overflowed the scaler (a traceback); the network now sees them
+    clipped, and the output keeps the cells as given."""
+    from tabdiff_cli.config import load_config
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    cfg = load_config("configs/inverse.yaml")
+    cfg.training.steps, cfg.sampling.steps = 20, 5
+    synth = DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
+    holes = iris_df.head(3).copy()
+    holes.loc[0, "petal length (cm)"], holes.loc[1, "petal length (cm)"] = 1e300, np.inf
+    holes.loc[:, "petal width (cm)"] = np.nan
+    filled = synth.impute(holes, seed=0)
+    assert filled["petal length (cm)"].tolist()[:2] == [1e300, np.inf]
+    assert filled["petal width (cm)"].notna().all() and np.isfinite(filled["petal width (cm)"]).all()
+    rows = synth.sample(4, seed=0, conditions=synth.parse_conditions(["petal length (cm)=1e40"],
+                                                                     allow_extrapolation=True))
+    assert (rows["petal length (cm)"] == 1e40).all() and rows["target"].notna().all()
+
+
+def test_a_terminated_sample_leaves_no_partial_file(iris_run, tmp_path):
+    """Helper report: `timeout 8 tabdiff sample --n 100000000` (SIGTERM) left its temporary .csv behind;
+    Ctrl-C already cleaned up. SIGTERM now takes the same path: exit 143, nothing left in the folder."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "big.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "tabdiff_cli", "sample", "--model", str(iris_run["ckpt"]),
+                             "--n", "100000000", "--steps", "5", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the streaming writer has created its temporary file
+    assert proc.poll() is None, proc.communicate()
+    assert list(tmp_path.iterdir()), "no temporary file appeared"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated; nothing was written" in err
+    assert list(tmp_path.iterdir()) == []

@@ -51,6 +51,9 @@ def test_conditioning_moves_the_distribution(iris_synth, iris_df):
     ("petal length (cm) in {1,2}", "a set needs a categorical column"),
     ("petal length (cm)>=100", "leaves no value in the training range"),
     ("nonsense", "not of the form"),
+    ("5<=petal length (cm)", r"write the column first, 'petal length \(cm\)>=5'"),  # was: unknown column '5'
+    ("5>petal length (cm)", r"write the column first, 'petal length \(cm\)<5'"),
+    ("petal length (cm)!=5", "'!=' is not supported"),  # was: unknown column 'petal length (cm)!'
 ])
 def test_bad_conditions_are_clear_errors(iris_synth, text, match):
     with pytest.raises(UserError, match=match):
@@ -90,8 +93,10 @@ def test_impute_fills_every_hole_and_keeps_observed_cells(iris_synth, iris_df):
 
 
 def test_impute_rejects_wrong_columns(iris_synth, iris_df):
-    with pytest.raises(UserError, match="missing petal width"):
+    with pytest.raises(UserError, match=r"missing 'petal width \(cm\)'"):
         iris_synth.impute(iris_df.drop(columns=["petal width (cm)"]))
+    with pytest.raises(UserError, match="unknown 'extra'"):  # quoted: the bare word read as part of the sentence
+        iris_synth.impute(iris_df.assign(extra=1))
 
 
 def test_infer_summarises_numeric_and_categorical(iris_synth):

@@ -136,3 +136,25 @@ def test_fit_resolves_time_sampling_from_the_tables_columns():
     cfg = with_overrides(load_config(None), training__steps=2, training__batch_size=64)
     assert DiffusionSynthesizer(cfg).fit(cats, seed=0).config.training.time_sampling == "lognormal"
     assert DiffusionSynthesizer(cfg).fit(nums, seed=0).config.training.time_sampling == "uniform"
+
+
+@pytest.mark.parametrize("raw, match", [
+    ({"training": {"noise_draws": "abc"}}, r"training.noise_draws must be a number or 'auto'; got 'abc'"),
+    ({"training": {"steps": 0}}, r"training.steps must be at least 1; got 0"),  # fell back to 5,000 epochs
+    ({"training": {"noise_draws": -3}}, r"training.noise_draws must be at least 1"),
+    ({"training": {"batch_size": 0}}, r"training.batch_size must be at least 1"),
+    ({"training": {"warmup_steps": -5}}, r"training.warmup_steps must be at least 0"),
+    ({"training": {"ema_decay": 5}}, r"training.ema_decay must lie in \[0, 1\)"),
+    ({"model": {"hidden_dim": -4}}, r"model.hidden_dim must be at least 1"),
+    ({"model": {"time_dim": 0}}, r"model.time_dim must be at least 4"),
+    ({"model": {"time_dim": 7}}, r"model.time_dim must be even"),
+    ({"sampling": {"sampler": "bogus"}}, r"sampling.sampler must be one of ancestral, ddim, dpmpp2m"),
+    ({"sampling": {"steps": 0}}, r"sampling.steps must be at least 1"),
+])
+def test_out_of_range_settings_are_refused_when_the_config_is_read(raw, match):
+    """Bugs: these were accepted (steps 0 trained 5,000 epochs; a bogus sampler failed only at sample time)
+    or raised a traceback in the middle of fit (noise_draws 'abc', hidden_dim -4, time_dim 0)."""
+    with pytest.raises(UserError, match=match):
+        Config.from_dict(raw, source="x.yaml")
+    for name in ("default", "iris", "inverse"):  # the packaged configs pass
+        load_config(f"configs/{name}.yaml")
