@@ -567,9 +567,15 @@ def impute(
     synth = DiffusionSynthesizer.load(model)
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     try:
-        filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
-                              guidance=guidance, device=device)
+        with Progress(TextColumn("[bold]impute[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} draws"),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=quiet) as bar:
+            task = bar.add_task("impute", total=draws)
+            filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
+                                  guidance=guidance, device=device,
+                                  progress=lambda done, total: bar.update(task, completed=done))
     except UserError as exc:  # the message names the column; the file is the user's other clue
         raise UserError(f"{data}: {exc}") from None
     write_table(filled, out, synth.na_markers, synth.integer_text)
@@ -616,6 +622,7 @@ def infer(
     allow_extrapolation: Annotated[bool, typer.Option(help="Allow values outside the training range.")] = False,
     seed: DrawSeedOpt = None,
     device: DeviceOpt = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables (with --out or --plot).")] = False,
 ) -> None:
     """Inverse inference: given an observed outcome, the distribution of the inputs that could produce it.
 
@@ -639,6 +646,10 @@ def infer(
     for path, option in ((out, "--out"), (plot_out, "--plot")):
         if path is not None:
             _check_not_an_input(path, option, model)
+    if plot_out is not None:
+        from tabdiff_cli.plot import check_out
+
+        check_out(plot_out)  # before sampling, not after a minute of it (PlotError is a UserError)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
     kw = dict(sampler=sampler, steps=steps, device=device, guidance=guidance)
@@ -657,17 +668,20 @@ def infer(
             q = post["quantiles"]
             table.add_row(*[f"{v:.4g}" if v is not None else "" for v in
                             (post["mean"], post["std"], *(q.get(k) for k in ("0.05", "0.25", "0.5", "0.75", "0.95")))])
-        console.print(table)
+        if not quiet:
+            console.print(table)
     if out is not None:
         text = json.dumps(result, indent=2, allow_nan=False)
         atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
-        console.print(f"wrote {out}")
+        if not quiet:
+            console.print(f"wrote {out}")
     if plot_out is not None:
         from tabdiff_cli.plot import posterior_plot
 
         unconditional = synth.sample(n, seed=seed + 1, **kw)
         posterior_plot(samples, unconditional, query, plot_out, title=" & ".join(given))
-        console.print(f"wrote {plot_out}")
+        if not quiet:
+            console.print(f"wrote {plot_out}")
 
 
 class Terminated(KeyboardInterrupt):

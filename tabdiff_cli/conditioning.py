@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -382,10 +382,11 @@ def iter_conditioned(synth: DiffusionSynthesizer, n: int, conditions: list[Condi
 
 
 def impute(synth: DiffusionSynthesizer, df: pd.DataFrame, draws: int = 1, seed: int = 0,
-           **kwargs: Any) -> pd.DataFrame:
+           progress: Callable[[int, int], None] | None = None, **kwargs: Any) -> pd.DataFrame:
     """Fill every empty cell of df (same columns as the training table), conditioned on the row's
     observed cells; observed cells are never changed. draws > 1 gives a long table with a `draw` column
-    (multiple imputation). Errors: UserError for missing/extra columns or unseen categorical values."""
+    (multiple imputation). progress(done, draws) is called after each draw. Errors: UserError for
+    missing/extra columns, text in a numeric column, or unseen categorical values."""
     schema = synth.encoder.schema
     missing = [c for c in schema.names if c not in df.columns]
     extra = [c for c in df.columns if c not in schema.names and c != "draw"]
@@ -419,6 +420,8 @@ def impute(synth: DiffusionSynthesizer, df: pd.DataFrame, draws: int = 1, seed: 
         if draws > 1:
             filled.insert(0, "draw", k)
         outs.append(filled)
+        if progress is not None:
+            progress(k + 1, draws)
     return pd.concat(outs, ignore_index=True)
 
 

@@ -148,8 +148,9 @@ def _short(text: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
-def _check_out(out: str | Path) -> Path:
-    """The output path, validated: a supported extension (format follows it), not a directory."""
+def check_out(out: str | Path) -> Path:
+    """The output path, validated: a supported extension (format follows it), not a directory.
+    Errors: PlotError (a UserError) naming the path."""
     path = Path(out)
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
@@ -565,7 +566,7 @@ def pairplot_side_by_side(
     Raises: :class:`PlotError` for an unsupported extension, an unknown hue column, a hue with more than
     20 levels, empty tables, or no numeric column with values.
     """
-    path = _check_out(out)
+    path = check_out(out)
     with plt.rc_context(_RC):
         pp = _build_pairplot(real, synth, hue=hue, max_rows=max_rows, seed=seed, titles=titles)
         return _save(pp.fig, path, tight=False)  # laid out by hand; 'tight' would cost a second draw
@@ -735,7 +736,7 @@ def marginals(
     Writes: ``out`` (.png at 120 dpi, .svg or .pdf), atomically. Returns its path.
     Raises: :class:`PlotError` for an unsupported extension, or an empty table.
     """
-    path = _check_out(out)
+    path = check_out(out)
     with plt.rc_context(_RC):
         return _save(_build_marginals(real, synth, max_rows=max_rows, seed=seed), path)
 
@@ -748,7 +749,7 @@ def posterior_plot(conditional: pd.DataFrame, unconditional: pd.DataFrame, colum
     conditional / unconditional: generated rows with and without the conditions. Writes `out` atomically.
     Raises: PlotError for an unknown column or an unsupported extension.
     """
-    path = _check_out(out)
+    path = check_out(out)
     missing = [c for c in columns if c not in conditional.columns]
     if missing:
         raise PlotError(f"column(s) {', '.join(map(repr, missing))} not in the table")
@@ -863,7 +864,7 @@ def correlation_difference(
     Writes: ``out`` (.png at 120 dpi, .svg or .pdf), atomically. Returns its path.
     Raises: :class:`PlotError` for an unsupported extension, or an empty table.
     """
-    path = _check_out(out)
+    path = check_out(out)
     with plt.rc_context(_RC):
         return _save(_build_correlation(real, synth, max_rows=max_rows, seed=seed), path)
 
@@ -897,7 +898,7 @@ def plot_tables(
     """
     if kind not in KINDS:
         raise PlotError(f"unknown plot kind '{kind}'; use one of {', '.join(KINDS)}")
-    path = _check_out(out)
+    path = check_out(out)
     _check_tables(real, synth)
     if hue is not None and hue not in real.columns and str(hue).strip().lower() in ("", "none"):
         hue = None

@@ -588,3 +588,25 @@ def test_a_terminated_sample_leaves_no_partial_file(iris_run, tmp_path):
     assert proc.returncode == 143, err
     assert "terminated; nothing was written" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_infer_checks_its_plot_path_first_and_quiet_prints_nothing(iris_run, tmp_path):
+    """Helper report: a bad --plot extension failed only after all the sampling; infer had no --quiet."""
+    base = ["infer", "--model", iris_run["ckpt"], "--given", "target=setosa", "--query", "petal length (cm)",
+            "--n", 20, "--steps", 5, "--seed", 0]
+    result = tabdiff(*base, "--plot", tmp_path / "post.txt")
+    assert_clear_error(result, "post.txt", ".png")
+    assert result.stdout.strip() == ""  # refused before any table was printed
+    result = tabdiff(*base, "--out", tmp_path / "post.json", "-q")
+    assert_ok(result)
+    assert result.output.strip() == ""
+    assert json.loads((tmp_path / "post.json").read_text())["petal length (cm)"]["kind"] == "continuous"
+
+
+def test_impute_reports_progress_per_draw(iris_synth, iris_df):
+    """Helper report: `impute --draws 100000000` showed nothing at all; the CLI now draws a bar from this."""
+    holes = iris_df.head(4).copy()
+    holes.loc[1, "sepal width (cm)"] = np.nan
+    calls = []
+    iris_synth.impute(holes, draws=3, seed=0, steps=5, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
