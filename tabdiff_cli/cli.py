@@ -6,6 +6,7 @@ Bad input ends with a one-line message on stderr and exit code 2, never a traceb
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import time
@@ -109,6 +110,14 @@ def _check_not_an_input(out: Path, option: str, *inputs: str | Path) -> None:
         path = Path(src)
         if target.exists() and path.exists() and os.path.samefile(target, path):
             raise UserError(f"{option} {out} is the input file {src}; write to another path")
+
+
+def _same_decimals(values: list[float | None], digits: int = 4) -> list[str]:
+    """Numbers of one table row as text with one number of decimals, enough for `digits` significant
+    digits of the largest (at most 6): 1.9 and 2 print as 1.900 and 2.000, not 1.9 and 2. None → ""."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    decimals = min(6, max(0, digits - 1 - math.floor(math.log10(max(finite))))) if finite else 0
+    return ["" if v is None else f"{v:.{decimals}f}" for v in values]
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -666,8 +675,8 @@ def infer(
             for name in ("mean", "std", "5%", "25%", "50%", "75%", "95%"):
                 table.add_column(name, justify="right")
             q = post["quantiles"]
-            table.add_row(*[f"{v:.4g}" if v is not None else "" for v in
-                            (post["mean"], post["std"], *(q.get(k) for k in ("0.05", "0.25", "0.5", "0.75", "0.95")))])
+            table.add_row(*_same_decimals([post["mean"], post["std"],
+                                           *(q.get(k) for k in ("0.05", "0.25", "0.5", "0.75", "0.95"))]))
         if not quiet:
             console.print(table)
     if out is not None:

@@ -610,3 +610,13 @@ def test_impute_reports_progress_per_draw(iris_synth, iris_df):
     calls = []
     iris_synth.impute(holes, draws=3, seed=0, steps=5, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_infer_prints_a_row_of_numbers_with_one_number_of_decimals():
+    """Helper report: infer's quantiles printed as 1.9, 2, 2.2 (format .4g drops trailing zeros)."""
+    from tabdiff_cli.cli import _same_decimals
+
+    assert _same_decimals([1.9, 2.0, 2.2, None]) == ["1.900", "2.000", "2.200", ""]
+    assert _same_decimals([12345.6, 80.0]) == ["12346", "80"]
+    assert _same_decimals([0.0123, 0.5]) == ["0.0123", "0.5000"]
+    assert _same_decimals([0.0, None]) == ["0", ""]
