@@ -565,6 +565,8 @@ def impute(
 
       tabdiff impute holes.csv --draws 10 --out filled_draws.csv
     """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     from tabdiff_cli.io import read_table, table_format, write_table
     from tabdiff_cli.synthesizer import DiffusionSynthesizer, new_seed
 
@@ -572,12 +574,10 @@ def impute(
     _check_counts(0, resample=resample)
     _check_sampler(sampler)
     table_format(out)
-    _check_not_an_input(out, "--out", model, *([data] if Path(data).exists() else []))
+    _check_not_an_input(out, "--out", model, data)  # a built-in name like "iris" is no file: skipped
     synth = DiffusionSynthesizer.load(model)
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     try:
         with Progress(TextColumn("[bold]impute[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} draws"),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=quiet) as bar:

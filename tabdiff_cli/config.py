@@ -206,9 +206,9 @@ _MINIMUM = {("training", "epochs"): 1, ("training", "steps"): 1, ("training", "b
             ("training", "noise_draws"): 1, ("training", "warmup_steps"): 0, ("model", "hidden_dim"): 1,
             ("model", "n_blocks"): 1, ("model", "time_dim"): 4, ("sampling", "steps"): 1,
             ("sampling", "batch_size"): 1}
-# (section, key) → the interval [lo, hi) a share or rate must lie in
-_SHARE = {("training", "ema_decay"): (0.0, 1.0), ("training", "min_lr_ratio"): (0.0, 1.0 + 1e-12),
-          ("training", "condition_share"): (0.0, 1.0 + 1e-12)}
+# (section, key) → (whether 1 itself is allowed) for a share or rate in [0, 1] or [0, 1)
+_SHARE = {("training", "ema_decay"): False, ("training", "min_lr_ratio"): True,
+          ("training", "condition_share"): True}
 
 
 def _check_ranges(cfg: Config, source: str) -> None:
@@ -230,10 +230,9 @@ def _check_ranges(cfg: Config, source: str) -> None:
             least = _MINIMUM.get((section_name, f.name))
             if least is not None and value < least:
                 raise UserError(f"{where} must be at least {least}; got {value!r}")
-            interval = _SHARE.get((section_name, f.name))
-            if interval is not None and not interval[0] <= value < interval[1]:
-                closed = "]" if interval[1] > 1.0 else ")"
-                raise UserError(f"{where} must lie in [{interval[0]:g}, 1{closed}; got {value!r}")
+            one_allowed = _SHARE.get((section_name, f.name))
+            if one_allowed is not None and not (0.0 <= value <= 1.0 if one_allowed else 0.0 <= value < 1.0):
+                raise UserError(f"{where} must lie in [0, 1{']' if one_allowed else ')'}; got {value!r}")
     if cfg.model.time_dim % 2:
         raise UserError(f"{source}: model.time_dim must be even (sine and cosine pairs); got {cfg.model.time_dim}")
     if cfg.sampling.sampler not in SAMPLERS:

@@ -472,7 +472,7 @@ class TableEncoder:
                 # the network sees an observed number at most one training range beyond either end (a given
                 # 1e300 or inf overflowed the standard scaler); the output keeps the cell as given
                 span = max(float(spec.maximum) - float(spec.minimum), 1.0)
-                values = pd.to_numeric(filled[name], errors="coerce").astype("float64")
+                values = filled[name].astype("float64")
                 filled[name] = values.clip(float(spec.minimum) - span, float(spec.maximum) + span)
         for name in self.categorical_cols:
             miss = filled[name].isna()

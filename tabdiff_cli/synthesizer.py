@@ -26,7 +26,7 @@ from tabdiff_cli.config import AUTO, SMALL_TABLE_ROWS, Config, resolve_auto, res
 from tabdiff_cli.diffusion.calibration import calibration_shift, level_counts
 from tabdiff_cli.diffusion.network import Denoiser
 from tabdiff_cli.diffusion.parameterization import MixedPrediction, make_parameterization
-from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, fixed_shape_eps, sample_loop, shard_range
+from tabdiff_cli.diffusion.sampler import BLOCK_ROWS, BlockNoise, block_seed, block_shard, fixed_shape_eps, sample_loop
 from tabdiff_cli.diffusion.schedule import make_schedule
 from tabdiff_cli.encoder import TableEncoder
 from tabdiff_cli.errors import CheckpointError, UserError
@@ -220,7 +220,7 @@ class DiffusionSynthesizer:
         meta: rows, rows_this_process, seconds and the largest level-frequency gap before, in percentage
         points.
 
-        Under DDP rank k generates shard k/N of the rows (sampler.shard_range: whole noise blocks, so the
+        Under DDP rank k generates shard k/N of the rows (sampler.block_shard: whole noise blocks, so the
         shards together are exactly the single-process rows) and the level counts (whole numbers in
         float64, so exact) are added over ranks: every rank sets the same bias as one process would, in
         1/N of the time."""
@@ -231,7 +231,7 @@ class DiffusionSynthesizer:
         target = (x[:, k0:].mean(0, dtype=torch.float64).cpu() - offset) / scale
         t0, last_seed = time.perf_counter(), getattr(self, "last_seed", None)
         start, count = (0, rows) if distributed is None else \
-            shard_range(rows, f"{distributed.rank}/{distributed.world_size}")
+            block_shard(rows, distributed.rank, distributed.world_size)
         counts = torch.zeros(len(target), dtype=torch.float64)
         if count:
             for z in self.iter_sample(count, seed=block_seed(seed, 0, stream=3), start_row=start,

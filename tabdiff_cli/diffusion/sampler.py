@@ -266,6 +266,12 @@ def shard_range(num_rows: int, shard: str) -> tuple[int, int]:
         raise UserError(f"--shard '{shard}' must look like k/K, e.g. 0/4") from None
     if parts < 1 or not 0 <= k < parts:
         raise UserError(f"--shard '{shard}': need 0 <= k < K")
+    return block_shard(num_rows, k, parts)
+
+
+def block_shard(num_rows: int, k: int, parts: int) -> tuple[int, int]:
+    """(start_row, rows) of part k of `parts` (0 <= k < parts) of a num_rows sample, in whole noise blocks;
+    see shard_range, which parses the user's "k/K" into this."""
     blocks = math.ceil(num_rows / BLOCK_ROWS)
     b0, b1 = k * blocks // parts, (k + 1) * blocks // parts
     start, end = b0 * BLOCK_ROWS, min(num_rows, b1 * BLOCK_ROWS)
