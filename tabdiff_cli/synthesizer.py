@@ -251,7 +251,8 @@ class DiffusionSynthesizer:
 
     def _build_network(self) -> Denoiser:
         m = self.config.model
-        return Denoiser(self.encoder.n_features, m.hidden_dim, m.time_dim, m.n_blocks, conditional=m.conditional)
+        return Denoiser(self.encoder.n_features, m.hidden_dim, m.time_dim, m.n_blocks, conditional=m.conditional,
+                        dropout=m.dropout)
 
     def _default_guidance(self) -> float:
         # sampling.guidance is the reconstruction-guidance weight of a plain model; a conditional model reads

@@ -34,3 +34,28 @@ def test_match_mostlyai_gives_tabdiff_the_engines_fit_time():
     assert rb.matched_plan(tabdiff, rb.TABDIFF_DEFAULT, 240.0).budget_s == 240.0 - rb.MATCH_MARGIN_S
     assert rb.matched_plan(tabdiff, rb.TABDIFF_DEFAULT, None).budget_s == tabdiff.budget_s  # no engine time
     assert rb.parse_args(["--match-mostlyai"]).match_mostlyai
+
+
+def test_imputation_verdict_counts_a_tie_at_full_accuracy_only_with_a_lower_rmse():
+    from bench_conditioning import Plan, section_imputation, versus_knn
+
+    strict = versus_knn({"rmse": 0.67, "acc": 1.0}, {"rmse": 0.70, "acc": 0.987})
+    assert strict["beats_both"] and strict["counts"] and not strict["ceiling_tie"]
+    tie = versus_knn({"rmse": 0.68, "acc": 1.0}, {"rmse": 0.71, "acc": 1.0})
+    assert tie["ceiling_tie"] and tie["counts"] and not tie["beats_both"]
+    assert not versus_knn({"rmse": 0.72, "acc": 1.0}, {"rmse": 0.71, "acc": 1.0})["counts"]  # RMSE lost
+    assert not versus_knn({"rmse": 0.30, "acc": 0.96}, {"rmse": 0.35, "acc": 0.96})["counts"]  # tie below 1
+    assert not versus_knn({"rmse": None, "acc": 1.0}, {"rmse": 0.35, "acc": 0.9})["counts"]
+
+    def rec(table, seed, verdict):
+        method = {"method": "tabdiff", "rmse": 0.5, "acc": 1.0, "n_num": 10, "n_cat": 2, "seconds": 1.0}
+        return {"table": table, "seed": seed, "n_train": 100, "n_test": 20, "n_fit_rows": 100,
+                "methods": [method], **verdict}
+
+    lines, fails = section_imputation([rec("wine", 0, tie), rec("adult", 0, strict), rec("iris", 0, versus_knn(
+        {"rmse": 0.42, "acc": 0.98}, {"rmse": 0.37, "acc": 0.95}))], Plan())
+    text = "\n".join(lines)
+    assert "| wine | 0 | PASS | tie at 1 | PASS (RMSE; accuracy tied at 1) |" in text
+    assert ("on 2 of 3 tables; 1 of them on RMSE with both accuracies at 1, 1 strictly on both "
+            "(target ≥ 2 of 3): PASS.") in text
+    assert fails == []

@@ -170,3 +170,32 @@ def test_lognormal_training_keeps_uniform_times_for_conditioned_rows():
     assert float(late[cond].double().mean()) == pytest.approx(0.5, abs=0.02)
     # the log-normal rows: 20 % uniform (half past 0.5), the rest past 0.5 only 1.3 % of the time
     assert float(late[~cond].double().mean()) == pytest.approx(0.2 * 0.5 + 0.8 * 0.013, abs=0.02)
+
+
+def test_dropout_acts_in_training_only_and_keeps_the_checkpoint_layout():
+    torch.manual_seed(0)
+    plain = Denoiser(5, hidden_dim=16, time_dim=8, n_blocks=2, conditional=True)
+    dropped = Denoiser(5, hidden_dim=16, time_dim=8, n_blocks=2, conditional=True, dropout=0.5)
+    assert sum(isinstance(m, torch.nn.Dropout) for m in dropped.modules()) == 2  # one per ResBlock
+    assert not any(isinstance(m, torch.nn.Dropout) for m in plain.modules())  # the seed's network
+    dropped.load_state_dict(plain.state_dict())  # strict: the same parameters, so checkpoints load either way
+    x, t = torch.randn(64, 5), torch.full((64, 1), 0.4)
+    plain.eval(), dropped.eval()
+    assert torch.equal(plain(x, t), dropped(x, t))
+    dropped.train()
+    first, second = dropped(x, t), dropped(x, t)
+    assert not torch.allclose(first, second)
+    assert not torch.allclose(first, plain(x, t))
+
+
+def test_dropout_model_round_trips_and_is_reproducible(iris_df, tmp_path):
+    cfg = with_overrides(load_config("configs/inverse.yaml"), training__steps=150)
+    assert cfg.model.dropout == 0.2
+    synth = DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
+    assert not synth.network.training
+    again = DiffusionSynthesizer.load(synth.save(tmp_path / "drop.ckpt"))
+    assert again.config.model.dropout == 0.2
+    given = ["target=setosa"]
+    pd.testing.assert_frame_equal(synth.sample(40, seed=5, conditions=given),
+                                  again.sample(40, seed=5, conditions=given))
+    pd.testing.assert_frame_equal(synth.sample(40, seed=5), synth.sample(40, seed=5))

@@ -148,6 +148,8 @@ def test_fit_resolves_time_sampling_from_the_tables_columns():
     ({"model": {"hidden_dim": -4}}, r"model.hidden_dim must be at least 1"),
     ({"model": {"time_dim": 0}}, r"model.time_dim must be at least 4"),
     ({"model": {"time_dim": 7}}, r"model.time_dim must be even"),
+    ({"model": {"dropout": 1.0}}, r"model.dropout must lie in \[0, 1\)"),  # would zero every hidden unit
+    ({"model": {"dropout": -0.1}}, r"model.dropout must lie in \[0, 1\)"),
     ({"sampling": {"sampler": "bogus"}}, r"sampling.sampler must be one of ancestral, ddim, dpmpp2m"),
     ({"sampling": {"steps": 0}}, r"sampling.steps must be at least 1"),
 ])

@@ -162,3 +162,20 @@ def test_nproc_beyond_the_gpu_count_is_a_one_line_error(monkeypatch):
     assert res.exit_code == 2, res.output
     assert "--nproc 2 needs 2 GPUs" in res.output and "has 1" in res.output
     assert launched == []
+
+
+def test_cleanup_waits_for_every_rank_before_destroying_the_group(monkeypatch):
+    """Bug: a rank with nothing to write destroyed its gloo group while rank 0 was still saving the
+    checkpoint; about one two-process fit in seven then aborted on that rank (exit -6)."""
+    import torch.distributed as dist
+
+    from tabdiff_cli.distributed import cleanup
+
+    calls = []
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "barrier", lambda *a, **k: calls.append("barrier"))
+    monkeypatch.setattr(dist, "destroy_process_group", lambda *a, **k: calls.append("destroy"))
+    cleanup(_ctx(1, 2))
+    assert calls == ["barrier", "destroy"]
+    cleanup(None)  # one process: nothing to leave
+    assert calls == ["barrier", "destroy"]

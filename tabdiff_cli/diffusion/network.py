@@ -8,6 +8,11 @@ conditional=True (not the seed's) widens the input encoder to Linear(2d, hidden)
 (n, d) 0/1 mask of the coordinates that are given clean rather than noised, so one network learns every
 conditional p(unknown | known) as well as the joint (masked conditioning as in CSDI, Tashiro et al. 2021,
 and TabCSDI, Zheng & Charoenphakdee 2022); see parameterization.draw_known_mask.
+
+dropout > 0 (not the seed's) drops hidden units inside each ResBlock during training, between its SiLU and
+its second Linear, as in the DDPM residual block (Ho et al. 2020, Appendix B: dropout 0.1 on CIFAR10). It
+keeps a network of a small table from memorizing its rows (configs/inverse.yaml); it adds no parameters,
+so checkpoints load the same with or without it.
 """
 
 from __future__ import annotations
@@ -40,11 +45,16 @@ class SinusoidalTimeEmbedding(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """h → Linear → LayerNorm → SiLU → Linear, plus the identity skip (the seed's ResBlock, dim == dim_out)."""
+    """h → Linear → LayerNorm → SiLU → Linear, plus the identity skip (the seed's ResBlock, dim == dim_out).
 
-    def __init__(self, dim: int):
+    dropout > 0 adds nn.Dropout(dropout) after the SiLU (active in train() mode only)."""
+
+    def __init__(self, dim: int, dropout: float = 0.0):
         super().__init__()
-        self.block1 = nn.Sequential(nn.Linear(dim, dim), nn.LayerNorm(dim), nn.SiLU())
+        layers: list[nn.Module] = [nn.Linear(dim, dim), nn.LayerNorm(dim), nn.SiLU()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        self.block1 = nn.Sequential(*layers)
         self.block2 = nn.Linear(dim, dim)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -53,10 +63,11 @@ class ResBlock(nn.Module):
 
 class Denoiser(nn.Module):
     """eps prediction network: forward(x_t: (n, d) float32, t: (n, 1) or (1, 1) in [0, 1], known: (n, d)
-    bool or None) → (n, d). known is read only by a conditional network (None there: nothing given)."""
+    bool or None) → (n, d). known is read only by a conditional network (None there: nothing given).
+    dropout: the ResBlocks' dropout probability in [0, 1) (0: the seed's network)."""
 
     def __init__(self, in_dim: int, hidden_dim: int = 64, time_dim: int = 64, n_blocks: int = 3,
-                 conditional: bool = False):
+                 conditional: bool = False, dropout: float = 0.0):
         super().__init__()
         self.in_dim = in_dim
         self.conditional = bool(conditional)
@@ -72,7 +83,8 @@ class Denoiser(nn.Module):
             nn.SiLU(),
             nn.Linear(hidden_dim, hidden_dim),
         )
-        self.decoder = nn.Sequential(*[ResBlock(hidden_dim) for _ in range(n_blocks)], nn.Linear(hidden_dim, in_dim))
+        self.decoder = nn.Sequential(*[ResBlock(hidden_dim, dropout) for _ in range(n_blocks)],
+                                     nn.Linear(hidden_dim, in_dim))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
         if self.conditional:
