@@ -579,8 +579,11 @@ def impute(
     df = read_table(data, na_values=synth.config.data.na_values)
     seed = new_seed() if seed is None else seed
     try:
+        # transient: a value the encoder refuses surfaces during the first draw, and its one-line error
+        # should not follow a half-drawn bar; the summary table below reports the finished work
         with Progress(TextColumn("[bold]impute[/]"), BarColumn(), TextColumn("{task.completed}/{task.total} draws"),
-                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=quiet) as bar:
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=quiet,
+                      transient=True) as bar:
             task = bar.add_task("impute", total=draws)
             filled = synth.impute(df, draws=draws, seed=seed, sampler=sampler, steps=steps, resample=resample,
                                   guidance=guidance, device=device,
@@ -593,7 +596,8 @@ def impute(
         console.print(f"nothing to impute: {data} has no empty cells; wrote its rows unchanged to {out}",
                       highlight=False)
     elif not quiet:
-        table = Table(title=f"imputed {int(holes.to_numpy().sum())} empty cells in {len(df)} rows "
+        table = Table(title=f"imputed {int(holes.to_numpy().sum())} empty cells in "
+                            f"{int(holes.any(axis=1).sum())} of {len(df)} rows "
                             f"({draws} draw{'s' if draws > 1 else ''}, seed {seed})")
         for col in ("column", "empty cells", "spread across draws"):
             table.add_column(col)
@@ -605,13 +609,18 @@ def impute(
             if draws > 1:
                 cells = filled[col].to_numpy().reshape(draws, len(df))[:, holes[col].to_numpy()]
                 try:
-                    spread = f"mean std {float(cells.astype(float).std(axis=0).mean()):.4g}"
+                    spread = f"mean std {_three_figures(float(cells.astype(float).std(axis=0).mean()))}"
                 except (TypeError, ValueError):
                     agree = (cells == cells[0]).mean()
                     spread = f"{100 * agree:.0f}% agree with draw 0"
             table.add_row(col, str(k), spread)
         console.print(table)
         console.print(f"wrote {out}")
+
+
+def _three_figures(v: float) -> str:
+    """v to three significant figures without an exponent (0.0574, 0.214, 12.3, 1,235)."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{float(f'{v:.3g}'):g}"
 
 
 @app.command()

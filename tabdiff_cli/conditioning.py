@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tabdiff_cli.encoder import NUMERIC_KINDS, RARE, TableEncoder
+from tabdiff_cli.encoder import NUMERIC_KINDS, RARE, TableEncoder, unseen_level_error
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.schema import ColumnSpec, to_datetime_seconds
 
@@ -112,10 +112,7 @@ def _level_for(text: str, spec: ColumnSpec, encoder: TableEncoder, allow: bool) 
     by_text = {str(v): v for v in levels if v is not None}
     if text in by_text:
         return by_text[text]
-    known = ", ".join(sorted(by_text))
-    folded = [k for k in by_text if k.lower() == text.lower()]
-    hint = f" (did you mean '{folded[0]}'?)" if folded else ""
-    raise UserError(f"column '{spec.name}': value '{text}' was not seen in training{hint}; known values: {known}")
+    raise unseen_level_error(spec.name, text, sorted(by_text))
 
 
 def _number_for(text: str, spec: ColumnSpec, allow: bool) -> float:

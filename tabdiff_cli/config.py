@@ -262,10 +262,12 @@ def _check_types(section: Any, where: str) -> None:
         else:
             ok = isinstance(value, tuple(a for a in allowed if isinstance(a, type)))
         if not ok:
-            words = {float: "a number", int: "a whole number", bool: "true or false", str: "'auto' or a name",
-                     dict: "a mapping", list: "a list", type(None): "null"}
+            numeric = int in allowed or float in allowed  # a string beside a number is only ever "auto"
+            words = {float: "a number", int: "a whole number", bool: "true or false",
+                     str: "'auto'" if numeric else "a name", dict: "a mapping", list: "a list", type(None): "null"}
             names = " or ".join(dict.fromkeys(words.get(a, str(a)) for a in allowed))
-            raise UserError(f"{where}.{f.name} must be {names}; got {value!r}")
+            got = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
+            raise UserError(f"{where}.{f.name} must be {names}; got {got}")
 
 
 def resolve_auto(cfg: Config, n_rows: int, n_features: int | None = None,

@@ -123,6 +123,15 @@ def quantile_normal(values: np.ndarray, quantiles: np.ndarray, references: np.nd
     return out
 
 
+def unseen_level_error(column: str, value: str, known: list[str]) -> UserError:
+    """The error for a categorical value with no level in the fitted encoder: it names the column and the
+    value, lists the known values, and suggests the one that differs only in case ('Setosa' → 'setosa')."""
+    folded = [k for k in known if k.lower() == value.lower()]
+    hint = f" (did you mean '{folded[0]}'?)" if folded else ""
+    return UserError(f"column '{column}': value '{value}' was not seen in training{hint}; "
+                     f"known values: {', '.join(known)}")
+
+
 class TableEncoder:
     """Fit on a training table, then map rows to encoded vectors and back.
 
@@ -361,8 +370,7 @@ class TableEncoder:
             codes[unseen] = np.asarray(idx)[nearest]
         if codes.isna().any():
             bad = keys[codes.isna()].iloc[0]
-            known = ", ".join(str(v) for v in levels if v not in (None, RARE))
-            raise UserError(f"column '{name}': value {bad!r} was not seen in training; known values: {known}")
+            raise unseen_level_error(name, str(bad), [str(v) for v in levels if v not in (None, RARE)])
         return codes.to_numpy(dtype=np.int64)
 
     def _onehot_raw(self, df: pd.DataFrame, force_observed: bool = False) -> np.ndarray:

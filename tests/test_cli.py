@@ -545,6 +545,31 @@ def test_impute_refuses_text_in_a_numeric_cell(iris_run, tmp_path):
     assert_clear_error(result, "text.csv:", "sepal width (cm)", "'abc'", "not a number", absent=[tmp_path / "o.csv"])
 
 
+def test_impute_summary_counts_the_rows_with_holes_and_an_unseen_level_suggests_its_case(iris_run, tmp_path):
+    """Helper report: the summary said 'in 6 rows' for 6 input rows of which 5 had holes; its spreads read
+    0.196, 0.2135, 0.05742; a miscased 'Setosa' got no hint in impute (infer gave one) and its error
+    followed a half-drawn progress bar."""
+    import re
+
+    header = "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm),target\n"
+    holes = _write(tmp_path / "holes.csv", header + "5.1,,1.4,,setosa\n6.3,2.9,,1.8,virginica\n"
+                   "5.0,3.4,1.5,0.2,setosa\n")
+    result = tabdiff("impute", holes, "--model", iris_run["ckpt"], "--out", tmp_path / "o.csv", "--steps", 5,
+                     "--draws", 3, "--seed", 0)
+    assert_ok(result)
+    text = " ".join(result.output.split())
+    assert "imputed 3 empty cells in 2 of 3 rows" in text
+    spreads = re.findall(r"mean std ([0-9.,]+)", text)
+    assert len(spreads) == 3  # the three columns with a hole
+    assert all(len(v.replace(".", "").replace(",", "").lstrip("0")) <= 3 for v in spreads), spreads
+
+    miscased = _write(tmp_path / "case.csv", header + "5.1,,1.4,0.2,Setosa\n")
+    result = tabdiff("impute", miscased, "--model", iris_run["ckpt"], "--out", tmp_path / "c.csv", "--steps", 5)
+    assert_clear_error(result, "case.csv:", "'target'", "'Setosa'", "did you mean 'setosa'",
+                       absent=[tmp_path / "c.csv"])
+    assert "draws" not in result.output
+
+
 def test_numbers_far_beyond_the_training_range_condition_a_standardized_model(tmp_path, iris_df):
     """Helper report: with standardized numbers (configs/inverse.yaml), an observed 1e300 or inf in impute and
     a given 1e40 with --allow-extrapolation overflowed the scaler (a traceback); the network now sees them

@@ -104,10 +104,10 @@ def test_conditional_setting_is_checked():
 
 @pytest.mark.parametrize("raw, match", [
     ({"training": {"condition_share": "half"}}, "training.condition_share must be a number; got 'half'"),
-    ({"training": {"condition_share": None}}, "training.condition_share must be a number; got None"),
+    ({"training": {"condition_share": None}}, "training.condition_share must be a number; got null"),  # YAML's word
     ({"schedule": {"gain": "x"}}, "schedule.gain must be a number"),
     ({"training": {"epochs": 1.5}}, "training.epochs must be a whole number"),
-    ({"training": {"lr": True}}, "training.lr must be a number or 'auto'"),
+    ({"training": {"lr": True}}, "training.lr must be a number or 'auto'; got true"),
     ({"data": {"columns": ["a"]}}, "data.columns must be a mapping"),
 ])
 def test_config_values_of_the_wrong_type_are_clear_errors(raw, match):
