@@ -36,9 +36,10 @@ err_console = Console(stderr=True)
 DEFAULT_MODEL = "model.ckpt"
 ModelOpt = Annotated[Path, typer.Option("--model", "--ckpt", "-m", help="Checkpoint file.")]
 GuidanceOpt = Annotated[float | None, typer.Option(
-    min=0.0, help="Guidance weight when conditioning: reconstruction guidance for a plain model (0: RePaint "
-                  "replacement only), classifier-free guidance for a --conditional one (0: none). Default: the "
-                  "checkpoint's sampling.guidance (3 for a plain model; 0 for a conditional one).")]
+    min=0.0, help="Guidance weight when conditioning: reconstruction guidance for an inpainting model (0: "
+                  "RePaint replacement only), classifier-free guidance for a conditional one (fit "
+                  "--conditional, configs/inverse.yaml, tables over 1,024 rows; 0: none). Default: the config's "
+                  "sampling.guidance (3) for an inpainting model, 0 for a conditional one (fit prints which).")]
 FitSeedOpt = Annotated[int | None, typer.Option(help="Random seed: the same seed, table, options and device "
                                                 "give the same model (CPU is deterministic; on a GPU, training "
                                                 "may differ in the last digits from run to run).")]
@@ -394,7 +395,8 @@ def sample(
                                           "(more: closer to the conditional, slower; unused by a "
                                           "conditional model, which reads the given cells).")] = 2,
     guidance: GuidanceOpt = None,
-    allow_extrapolation: Annotated[bool, typer.Option(help="Allow conditions outside the training range.")] = False,
+    allow_extrapolation: Annotated[bool, typer.Option("--allow-extrapolation", help="Allow conditions outside the "
+                                                     "training range.")] = False,
     shard: Annotated[str | None, typer.Option(help="k/K: write only the k-th of K parts (0-based).")] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
@@ -637,7 +639,8 @@ def infer(
     sampler: Annotated[str | None, typer.Option(help="ancestral | ddim | dpmpp2m.")] = None,
     steps: Annotated[int | None, typer.Option(help="Sampling steps.")] = None,
     guidance: GuidanceOpt = None,
-    allow_extrapolation: Annotated[bool, typer.Option(help="Allow values outside the training range.")] = False,
+    allow_extrapolation: Annotated[bool, typer.Option("--allow-extrapolation",
+                                                     help="Allow values outside the training range.")] = False,
     seed: DrawSeedOpt = None,
     device: DeviceOpt = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables (with --out or --plot).")] = False,
