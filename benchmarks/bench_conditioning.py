@@ -841,6 +841,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help=f"report path (default {RESULTS.relative_to(REPO)})")
     args = ap.parse_args(argv)
     args.tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    if not args.tables:  # nothing to measure would still rewrite the report as an empty one
+        ap.error("--tables names no table; choose from iris, wine, adult")
     bad = set(args.tables) - {"iris", "wine", "adult"}
     if bad:
         ap.error(f"unknown table(s) {sorted(bad)}; choose from iris, wine, adult")

@@ -598,8 +598,9 @@ def impute(
         console.print(f"nothing to impute: {data} has no empty cells; wrote its rows unchanged to {out}",
                       highlight=False)
     elif not quiet:
-        table = Table(title=f"imputed {int(holes.to_numpy().sum())} empty cells in "
-                            f"{int(holes.any(axis=1).sum())} of {len(df)} rows "
+        n_holes, n_rows = int(holes.to_numpy().sum()), int(holes.any(axis=1).sum())
+        table = Table(title=f"imputed {n_holes} empty cell{'s' if n_holes > 1 else ''} in {n_rows} of "
+                            f"{len(df)} row{'s' if len(df) > 1 else ''} "
                             f"({draws} draw{'s' if draws > 1 else ''}, seed {seed})")
         for col in ("column", "empty cells", "spread across draws"):
             table.add_column(col)
@@ -607,7 +608,7 @@ def impute(
             k = int(holes[col].sum())
             if not k:
                 continue
-            spread = ""
+            spread = "– (one draw; --draws K for a spread)"
             if draws > 1:
                 cells = filled[col].to_numpy().reshape(draws, len(df))[:, holes[col].to_numpy()]
                 try:
@@ -618,6 +619,27 @@ def impute(
             table.add_row(col, str(k), spread)
         console.print(table)
         console.print(f"wrote {out}")
+    if not quiet:
+        _note_beyond_range(synth.schema, df)
+
+
+def _note_beyond_range(schema, df) -> None:
+    """Print a note naming the numeric columns whose observed cells lie outside the training range: impute
+    keeps them, but the model has seen nothing like them (it reads them clipped)."""
+    import pandas as pd
+
+    parts = []
+    for spec in schema.columns:
+        if spec.kind not in ("continuous", "integer") or spec.minimum is None or spec.name not in df:
+            continue
+        v = pd.to_numeric(df[spec.name], errors="coerce")
+        beyond = v[(v < spec.minimum) | (v > spec.maximum)]
+        if len(beyond):
+            parts.append(f"'{spec.name}' {len(beyond)} (e.g. {beyond.iloc[0]:g}; trained on "
+                         f"{spec.minimum:g}–{spec.maximum:g})")
+    if parts:
+        console.print("[yellow]note:[/] observed cells outside the training range are kept as given, but the "
+                      "model reads them as at most one range width past it: " + "; ".join(parts), highlight=False)
 
 
 def _three_figures(v: float) -> str:

@@ -382,8 +382,10 @@ def impute(synth: DiffusionSynthesizer, df: pd.DataFrame, draws: int = 1, seed: 
            progress: Callable[[int, int], None] | None = None, **kwargs: Any) -> pd.DataFrame:
     """Fill every empty cell of df (same columns as the training table), conditioned on the row's
     observed cells; observed cells are never changed. draws > 1 gives a long table with a `draw` column
-    (multiple imputation). progress(done, draws) is called after each draw. Errors: UserError for
-    missing/extra columns, text in a numeric column, or unseen categorical values."""
+    (multiple imputation). progress(done, draws) is called after each draw. An observed number outside
+    the training range is kept as given; the network reads it clipped to one range width beyond the range
+    (encoder.transform_partial). Errors: UserError for missing/extra columns, text or an infinity in a
+    numeric column, or unseen categorical values."""
     schema = synth.encoder.schema
     missing = [c for c in schema.names if c not in df.columns]
     extra = [c for c in df.columns if c not in schema.names and c != "draw"]
@@ -405,6 +407,10 @@ def impute(synth: DiffusionSynthesizer, df: pd.DataFrame, draws: int = 1, seed: 
             if text.any():  # an observed cell is never changed, so it cannot be read as empty either
                 row = int(np.flatnonzero(text.to_numpy())[0])
                 raise UserError(f"column '{spec.name}': {raw.iloc[row]!r} (row {row + 1}) is not a number")
+            infinite = np.isinf(number.to_numpy(dtype=np.float64, na_value=np.nan))
+            if infinite.any():  # as conditions refuse it: no row of any table holds an infinite measurement
+                row = int(np.flatnonzero(infinite)[0])
+                raise UserError(f"column '{spec.name}': '{raw.iloc[row]}' (row {row + 1}) is not a finite number")
             cells[spec.name] = number
     fixed_cols = [c for c in schema.names if c not in learned]
     outs = []

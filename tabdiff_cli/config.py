@@ -8,6 +8,7 @@ fast default for general tables. Both ship inside the package so `tabdiff fit` w
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -349,6 +350,18 @@ def builtin_config_path(name: str) -> Path:
     return Path(str(resources.files("tabdiff_cli") / "configs" / f"{name}.yaml"))
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that also reads 1e-3 and 2E5 as numbers: YAML 1.1, which PyYAML follows, wants a
+    dot in a float, so `lr: 1e-3` came back as the string '1e-3' and was refused as "not a number"."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
 def load_config(path: str | Path | None) -> Config:
     """Read a YAML config; None gives the packaged default.
 
@@ -357,6 +370,8 @@ def load_config(path: str | Path | None) -> Config:
     if path is None:
         path = builtin_config_path("default")
     p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{path} is a folder, not a config file")
     if not p.exists():
         shipped = builtin_config_path(p.stem) if p.suffix in ("", ".yaml", ".yml") else None
         if shipped is not None and shipped.exists() and p.parent == Path("configs"):
@@ -364,7 +379,7 @@ def load_config(path: str | Path | None) -> Config:
         else:
             raise UserError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_ConfigLoader)
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if raw is not None and not isinstance(raw, dict):

@@ -125,8 +125,9 @@ def quantile_normal(values: np.ndarray, quantiles: np.ndarray, references: np.nd
 
 def unseen_level_error(column: str, value: str, known: list[str]) -> UserError:
     """The error for a categorical value with no level in the fitted encoder: it names the column and the
-    value, lists the known values, and suggests the one that differs only in case ('Setosa' → 'setosa')."""
-    folded = [k for k in known if k.lower() == value.lower()]
+    value, lists the known values, and suggests the one that differs only in case or surrounding spaces
+    ('Setosa' or 'setosa ' → 'setosa')."""
+    folded = [k for k in known if k.strip().lower() == value.strip().lower()]
     hint = f" (did you mean '{folded[0]}'?)" if folded else ""
     return UserError(f"column '{column}': value '{value}' was not seen in training{hint}; "
                      f"known values: {', '.join(known)}")

@@ -59,3 +59,17 @@ def test_imputation_verdict_counts_a_tie_at_full_accuracy_only_with_a_lower_rmse
     assert ("on 2 of 3 tables; 1 of them on RMSE with both accuracies at 1, 1 strictly on both "
             "(target ≥ 2 of 3): PASS.") in text
     assert fails == []
+
+
+def test_bench_conditioning_refuses_no_tables_and_a_folder_config(capsys):
+    """Helper report: `--tables ","` measured nothing and rewrote RESULTS_conditioning.md as an empty report;
+    `--small-config benchmarks` (a folder) raised IsADirectoryError."""
+    import pytest
+    from bench_conditioning import parse_args
+
+    for argv, message in ((["--tables", ","], "--tables names no table"),
+                          (["--small-config", str(Path(__file__).parent)], "is a folder, not a config file")):
+        with pytest.raises(SystemExit) as exc:
+            parse_args(argv)
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err

@@ -570,25 +570,50 @@ def test_impute_summary_counts_the_rows_with_holes_and_an_unseen_level_suggests_
     assert "draws" not in result.output
 
 
+def test_impute_refuses_infinity_and_notes_observed_cells_beyond_the_training_range(iris_run, tmp_path):
+    """Helper report: an observed inf was accepted silently (infer refuses it), and an observed 500 cm
+    sepal, far past the trained 4.3-7.9, went by without a word; a trailing space in a level got no hint."""
+    header = "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm),target\n"
+    inf = _write(tmp_path / "inf.csv", header + "inf,3.5,,0.2,setosa\n")
+    result = tabdiff("impute", inf, "--model", iris_run["ckpt"], "--out", tmp_path / "o.csv", "--steps", 5)
+    assert_clear_error(result, "inf.csv:", "'sepal length (cm)'", "'inf'", "not a finite number",
+                       absent=[tmp_path / "o.csv"])
+    big = _write(tmp_path / "big.csv", header + "500,3.5,,0.2,setosa\n")
+    result = tabdiff("impute", big, "--model", iris_run["ckpt"], "--out", tmp_path / "b.csv", "--steps", 5,
+                     "--seed", 0)
+    assert_ok(result)
+    text = " ".join(result.output.split())
+    assert "imputed 1 empty cell in 1 of 1 row (1 draw" in text
+    assert "outside the training range" in text and "'sepal length (cm)' 1 (e.g. 500; trained on 4.3–7.9)" in text
+    assert pd.read_csv(tmp_path / "b.csv")["sepal length (cm)"].tolist() == [500.0]  # kept as given
+    spaced = _write(tmp_path / "ws.csv", header + "5.1,3.5,,0.2,setosa \n")
+    result = tabdiff("impute", spaced, "--model", iris_run["ckpt"], "--out", tmp_path / "w.csv", "--steps", 5)
+    assert_clear_error(result, "'setosa '", "did you mean 'setosa'")
+
+
 def test_numbers_far_beyond_the_training_range_condition_a_standardized_model(tmp_path, iris_df):
     """Helper report: with standardized numbers (configs/inverse.yaml), an observed 1e300 or inf in impute and
     a given 1e40 with --allow-extrapolation overflowed the scaler (a traceback); the network now sees them
-    clipped, and the output keeps the cells as given."""
+    clipped, and the output keeps the cells as given. (An observed inf is now refused, as infer refuses it.)"""
     from tabdiff_cli.config import load_config
+    from tabdiff_cli.errors import UserError
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     cfg = load_config("configs/inverse.yaml")
     cfg.training.steps, cfg.sampling.steps = 20, 5
     synth = DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
     holes = iris_df.head(3).copy()
-    holes.loc[0, "petal length (cm)"], holes.loc[1, "petal length (cm)"] = 1e300, np.inf
+    holes.loc[0, "petal length (cm)"], holes.loc[1, "petal length (cm)"] = 1e300, -1e300
     holes.loc[:, "petal width (cm)"] = np.nan
     filled = synth.impute(holes, seed=0)
-    assert filled["petal length (cm)"].tolist()[:2] == [1e300, np.inf]
+    assert filled["petal length (cm)"].tolist()[:2] == [1e300, -1e300]
     assert filled["petal width (cm)"].notna().all() and np.isfinite(filled["petal width (cm)"]).all()
     rows = synth.sample(4, seed=0, conditions=synth.parse_conditions(["petal length (cm)=1e40"],
                                                                      allow_extrapolation=True))
     assert (rows["petal length (cm)"] == 1e40).all() and rows["target"].notna().all()
+    holes.loc[1, "petal length (cm)"] = np.inf
+    with pytest.raises(UserError, match=r"'petal length \(cm\)': 'inf' \(row 2\) is not a finite number"):
+        synth.impute(holes, seed=0)
 
 
 def test_a_terminated_sample_leaves_no_partial_file(iris_run, tmp_path):

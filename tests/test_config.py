@@ -160,3 +160,18 @@ def test_out_of_range_settings_are_refused_when_the_config_is_read(raw, match):
         Config.from_dict(raw, source="x.yaml")
     for name in ("default", "iris", "inverse"):  # the packaged configs pass
         load_config(f"configs/{name}.yaml")
+
+
+def test_exponent_numbers_without_a_dot_are_numbers_and_a_folder_is_no_config(tmp_path):
+    """Helper report: YAML 1.1 needs a dot in a float, so `lr: 1e-3` was read as the string '1e-3' and
+    refused as "not a number"; a folder given as the config raised IsADirectoryError (a traceback)."""
+    path = tmp_path / "exp.yaml"
+    path.write_text("training:\n  lr: 1e-3\n  steps: 20\nmodel:\n  dropout: 2E-1\nschedule:\n  gain: -6e+0\n")
+    cfg = load_config(path)
+    assert (cfg.training.lr, cfg.model.dropout, cfg.schedule.gain) == (0.001, 0.2, -6.0)
+    assert cfg.training.steps == 20
+    import yaml
+
+    assert yaml.safe_load("a: 1e-3") == {"a": "1e-3"}  # PyYAML's own loader is left as it is
+    with pytest.raises(UserError, match="is a folder, not a config file"):
+        load_config(tmp_path)
