@@ -850,12 +850,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         ap.error(f"--seeds must be comma-separated whole numbers, got {args.seeds!r}")
-    for path in (args.config, args.small_config):  # a bad config fails here, not after a failed report
-        if path is None:
-            continue
-        from tabdiff_cli.config import load_config
-        from tabdiff_cli.errors import UserError
+    from tabdiff_cli.config import load_config
+    from tabdiff_cli.errors import UserError
 
+    for path in filter(None, (args.config, args.small_config)):  # a bad config fails here, not in the report
         try:
             load_config(path)
         except UserError as exc:
