@@ -13,8 +13,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = REPO / "tests" / "cases"
-# The benchmark tables live in ../shared/data beside the repository (CI lays it there too).
-SHARED_DATA = Path(os.environ.get("TABDIFF_SHARED", REPO.parent / "shared")) / "data"
+# Subsets of the benchmark tables and the guard rows, shipped with the tests (tests/data/README.md)
+DATA = REPO / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
