@@ -162,7 +162,6 @@ def fmt(v: Any, nd: int = 3) -> str:
 def load_small(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(whole table, train, test) for a built-in: stratified 80/20 split with seed 0."""
     from sklearn.model_selection import train_test_split
-
     from tabdiff_cli.io import load_builtin
 
     df = load_builtin(name)

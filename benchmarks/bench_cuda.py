@@ -67,8 +67,9 @@ def _quality(real, gen, schema) -> dict:
 
 
 def iris_section() -> dict:
-    from tabdiff_cli.config import load_config
     from tabdiff_cli.io import read_table
+
+    from tabdiff_cli.config import load_config
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     df = read_table("iris")
@@ -89,9 +90,9 @@ def iris_section() -> dict:
 
 def adult_section(steps: int | None) -> dict:
     import torch
+    from tabdiff_cli.io import read_table
 
     from tabdiff_cli.config import load_config
-    from tabdiff_cli.io import read_table
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     df = read_table(SHARED / "adult.csv")
@@ -169,8 +170,9 @@ def ddp_section(steps: int = 300) -> dict:
     one-process group: NCCL on cuda:0 (a one-GPU machine cannot hold two NCCL ranks), against the same fit
     without a group. Also: `--nproc 2` on a one-GPU machine must be a clear error (exit 2)."""
     from tabdiff_cli.checkpoint import load_checkpoint
-    from tabdiff_cli.config import load_config
     from tabdiff_cli.io import read_table
+
+    from tabdiff_cli.config import load_config
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     tmp = Path(tempfile.mkdtemp())

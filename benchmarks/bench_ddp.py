@@ -70,7 +70,6 @@ def main() -> None:
     args = ap.parse_args()
 
     from safetensors.torch import load_file
-
     from tabdiff_cli.checkpoint import load_checkpoint
 
     nprocs = [int(v) for v in args.nprocs.split(",")]

@@ -29,9 +29,10 @@ TABLES = ["adult", "default_credit", "online_shoppers", "magic", "beijing_pm25",
 
 def run_table(name: str, max_time: float | None, seed: int) -> dict:
     """Fit, sample and evaluate one table; returns the row of the results table."""
-    from tabdiff_cli.config import load_config
     from tabdiff_cli.evaluate import evaluate_tables
     from tabdiff_cli.io import read_table
+
+    from tabdiff_cli.config import load_config
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     df = read_table(SHARED / f"{name}.csv")

@@ -1,18 +1,22 @@
-"""tabdiff: learn one table with a diffusion model; generate, condition, impute and evaluate rows."""
+"""tabdiff: learn one table with a diffusion model; generate, condition, impute and evaluate rows.
 
-__version__ = "0.1.0"
+The public API, imported lazily (so that `tabdiff --help` does not pay for torch):
+DiffusionSynthesizer, Config, load_config, read_table, evaluate_tables, plot_tables.
+"""
 
-__all__ = ["DiffusionSynthesizer", "Config", "load_config", "__version__"]
+from tabdiff_cli._version import __version__
+
+__all__ = ["DiffusionSynthesizer", "Config", "load_config", "read_table", "evaluate_tables", "plot_tables",
+           "__version__"]
+
+_WHERE = {"DiffusionSynthesizer": "tabdiff_cli.synthesizer", "Config": "tabdiff_cli.config",
+          "load_config": "tabdiff_cli.config", "read_table": "tabdiff_cli.table.io",
+          "evaluate_tables": "tabdiff_cli.evaluation.metrics", "plot_tables": "tabdiff_cli.evaluation.plots"}
 
 
 def __getattr__(name):
-    # Lazy so that `tabdiff --help` does not pay for importing torch.
-    if name == "DiffusionSynthesizer":
-        from tabdiff_cli.synthesizer import DiffusionSynthesizer
+    if name in _WHERE:
+        import importlib
 
-        return DiffusionSynthesizer
-    if name in ("Config", "load_config"):
-        from tabdiff_cli import config
-
-        return getattr(config, name)
+        return getattr(importlib.import_module(_WHERE[name]), name)
     raise AttributeError(name)

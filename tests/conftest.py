@@ -19,7 +19,7 @@ DATA = REPO / "tests" / "data"
 
 @pytest.fixture(scope="session")
 def iris_df() -> pd.DataFrame:
-    from tabdiff_cli.io import load_builtin
+    from tabdiff_cli.table.io import load_builtin
 
     return load_builtin("iris")
 

@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tabdiff_cli.config import builtin_config_path
+from tabdiff_cli.config import preset_path as builtin_config_path
+from tests.cli.test_cli import assert_clear_error, assert_ok, tabdiff
 from tests.conftest import CASES
-from tests.test_cli import assert_clear_error, assert_ok, tabdiff
 
 # Training per case: the packaged default recipe (its "auto" settings give these small tables a 64-wide
 # network, 3 blocks, ~600 noisy rows a step), with the width and the step count pinned so the suite's run
@@ -75,7 +75,7 @@ class Run:
             self.text = pd.read_csv(self.out, dtype=str, keep_default_na=False)  # cells exactly as written
 
     def meta(self) -> dict:
-        from tabdiff_cli.checkpoint import load_checkpoint
+        from tabdiff_cli.engine.checkpoint import load_checkpoint
 
         return load_checkpoint(self.ckpt)[1]["meta"]
 
@@ -286,7 +286,7 @@ def test_c09_scale_50k_rows_fits_in_bounded_memory(tmp_path):
     proc, rss = _peak_rss_of_child_fit(data, tmp_path, 20)
     assert "Traceback" not in proc.stderr and proc.returncode != -9, proc.stderr[-2000:]
     assert proc.returncode == 0, proc.stderr[-2000:]
-    from tabdiff_cli.checkpoint import load_checkpoint
+    from tabdiff_cli.engine.checkpoint import load_checkpoint
 
     meta = load_checkpoint(tmp_path / "m.ckpt")[1]["meta"]
     assert meta["n_rows"] == 50_000 and meta["n_features"] <= 1000  # 45,000 customers, not 45,000 one-hots
@@ -343,7 +343,7 @@ def test_c11_without_seed_runs_differ_and_the_seed_is_recorded(c11, tmp_path):
     model = tmp_path / "noseed.ckpt"
     fit = tabdiff("fit", c11.data, "--config", case_config(tmp_path, "c11"), "--steps", 20, "--model", model)
     assert_ok(fit)
-    from tabdiff_cli.checkpoint import load_checkpoint
+    from tabdiff_cli.engine.checkpoint import load_checkpoint
 
     stored = load_checkpoint(model)[1]["meta"]["seed"]
     assert isinstance(stored, int)

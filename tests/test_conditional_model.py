@@ -30,15 +30,14 @@ def test_known_mask_is_whole_units_and_follows_the_share():
 
 
 def test_a_spike_block_shares_its_numeric_column_unit():
-    from tabdiff_cli.diffusion.parameterization import unit_index
-    from tabdiff_cli.encoder import TableEncoder
-    from tabdiff_cli.schema import infer_schema
+    from tabdiff_cli.table.encoder import TableEncoder
+    from tabdiff_cli.table.schema import infer_schema
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"hours": np.where(rng.random(500) < 0.5, 40, rng.integers(1, 99, 500)),
                        "c": rng.choice(["a", "b", "c"], 500), "v": rng.normal(size=500)})
     enc = TableEncoder(infer_schema(df), spike_share=0.05).fit(df)
-    units = unit_index(enc)
+    units = torch.as_tensor(enc.layout().units)
     spike = next(b for b in enc.blocks if b.kind == "spike")
     hours = next(b for b in enc.blocks if b.column == "hours" and b.kind == "numeric")
     assert units[spike.start:spike.end].tolist() == [units[hours.start].item()] * 2
@@ -109,9 +108,8 @@ def test_conditional_model_round_trips_and_is_reproducible(line_model, tmp_path)
 def test_condition_share_outside_0_1_is_a_clear_error(iris_df):
     from tabdiff_cli.errors import UserError
 
-    cfg = with_overrides(load_config(None), model__conditional=True, training__steps=5, training__condition_share=1.5)
     with pytest.raises(UserError, match="condition_share must lie in"):
-        DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
+        with_overrides(load_config(None), model__conditional=True, training__steps=5, training__condition_share=1.5)
 
 
 def test_conditional_model_with_missing_numbers_and_dates_imputes_every_hole():
@@ -140,7 +138,7 @@ def test_lognormal_training_keeps_uniform_times_for_conditioned_rows():
     from tabdiff_cli.config import TrainingConfig
     from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, keep_uniform_when_conditioned
     from tabdiff_cli.diffusion.schedule import SigmoidSchedule
-    from tabdiff_cli.training import train_denoiser
+    from tabdiff_cli.engine.training import train_denoiser
 
     g = torch.Generator().manual_seed(0)
     units = torch.arange(3)
@@ -163,7 +161,8 @@ def test_lognormal_training_keeps_uniform_times_for_conditioned_rows():
     spy.units = units
     net = Denoiser(3, hidden_dim=8, time_dim=8, n_blocks=1, conditional=True)
     x = torch.randn(40000, 3)
-    cfg = TrainingConfig(steps=1, lr=1e-3, time_sampling="lognormal", condition_share=0.5)
+    cfg = TrainingConfig(steps=1, lr=1e-3, time_sampling="lognormal", condition_share=0.5, batch_size=None,
+                         noise_draws=1)
     train_denoiser(net, x, SigmoidSchedule(), cfg, seed=0, objective=spy)
     cond = seen["known"].any(1)
     late = (seen["t"] > 0.5).squeeze(1)

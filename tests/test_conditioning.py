@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabdiff_cli.conditioning import parse_conditions
 from tabdiff_cli.errors import UserError
+from tabdiff_cli.table.conditions import parse_conditions
 
 
 def test_equality_conditions_hold_exactly(iris_synth):
@@ -150,8 +150,8 @@ def test_non_finite_numbers_are_clear_errors(iris_synth, text):
 
 
 def test_an_integer_column_takes_whole_numbers_only():
-    from tabdiff_cli.encoder import TableEncoder
-    from tabdiff_cli.schema import infer_schema
+    from tabdiff_cli.table.encoder import TableEncoder
+    from tabdiff_cli.table.schema import infer_schema
 
     df = pd.DataFrame({"k": np.arange(60) % 7, "x": np.linspace(0, 1, 60)})
     df["k"] = df["k"].astype("int64")

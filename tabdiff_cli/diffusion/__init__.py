@@ -1,1 +1,2 @@
-"""The diffusion model proper: noise schedules, the denoiser network, samplers."""
+"""The diffusion model proper: noise schedule, denoiser network, parameterization, samplers, the sampling
+loop and its random draws. Tensors and a table.layout.Layout in, tensors out: never a DataFrame."""

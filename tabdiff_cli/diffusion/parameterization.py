@@ -29,9 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tabdiff_cli.config.sections import TIME_SAMPLING
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
+from tabdiff_cli.errors import UserError
+from tabdiff_cli.table.layout import Layout
 
-TIME_SAMPLING = ("uniform", "lognormal")  # training time distributions (draw_noise)
 LOGNORMAL_UNIFORM_SHARE = 0.2  # rows of a "lognormal" draw that keep the seed's uniform t (draw_noise)
 
 
@@ -102,18 +104,6 @@ def keep_uniform_when_conditioned(t: torch.Tensor, known: torch.Tensor, generato
     """
     uniform = uniform_times(t.shape[0], generator, t.device)
     return torch.where(known.any(1, keepdim=True), uniform, t)
-
-
-def unit_index(encoder) -> torch.Tensor:
-    """(d,) long: the conditioning unit of each encoded coordinate (TableEncoder.blocks: each numeric
-    coordinate, categorical one-hot block and missing-indicator block is one unit; a numeric column's spike
-    block shares its coordinate's unit, as a given number fixes both)."""
-    units = torch.empty(encoder.n_features, dtype=torch.long)
-    ids: dict[tuple[str, str], int] = {}
-    for b in encoder.blocks:
-        key = (b.column, "numeric" if b.kind == "spike" else b.kind)
-        units[b.start:b.end] = ids.setdefault(key, len(ids))
-    return units
 
 
 def _run(net: nn.Module, x: torch.Tensor, t: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor:
@@ -276,35 +266,19 @@ class MixedPrediction(EpsilonPrediction):
         return torch.cat([out[:, :k0], (x_t[:, k0:] - ab.sqrt() * x0_hat) / (1 - ab).sqrt()], dim=1)
 
 
-def make_parameterization(kind: str, encoder, conditional: bool = False) -> EpsilonPrediction:
-    """'eps' (the seed) or 'mixed' for a fitted TableEncoder's layout; conditional: set `units` for masked
+def make_parameterization(kind: str, layout: Layout, conditional: bool = False) -> EpsilonPrediction:
+    """'eps' or 'mixed' for an encoded layout (table.layout.Layout); conditional: set `units` for masked
     conditioning. Errors: UserError for another kind."""
-    objective = _make(kind, encoder)
-    if conditional:
-        objective.units = unit_index(encoder)
-    return objective
-
-
-def _make(kind: str, encoder) -> EpsilonPrediction:
     if kind == "eps":
-        return EpsilonPrediction()
-    if kind != "mixed":
-        from tabdiff_cli.errors import UserError
-
+        objective = EpsilonPrediction()
+    elif kind == "mixed":
+        d, k = layout.n_features, layout.n_numeric
+        scale, offset = torch.ones(d), torch.zeros(d)
+        scale[k:] = torch.as_tensor(np.asarray(layout.onehot_scale, dtype=np.float64), dtype=torch.float32)
+        offset[k:] = torch.as_tensor(np.asarray(layout.onehot_offset, dtype=np.float64), dtype=torch.float32)
+        objective = MixedPrediction(d, list(range(k)), list(layout.blocks), scale, offset)
+    else:
         raise UserError(f"unknown model.prediction '{kind}'; use eps or mixed")
-    d = encoder.n_features
-    numeric, blocks = [], []
-    for b in encoder.blocks:
-        if b.kind == "numeric":
-            numeric.append(b.start)
-        else:
-            blocks.append((b.start, b.end))
-    # the one-hot scaling is an affine map per coordinate: f(p) = p·(f(1) − f(0)) + f(0)
-    m = d - encoder.n_numeric
-    one = encoder.scale_onehot(np.ones((1, m)))[0]
-    zero = encoder.scale_onehot(np.zeros((1, m)))[0]
-    scale = torch.ones(d)
-    offset = torch.zeros(d)
-    scale[encoder.n_numeric:] = torch.as_tensor(one - zero, dtype=torch.float32)
-    offset[encoder.n_numeric:] = torch.as_tensor(zero, dtype=torch.float32)
-    return MixedPrediction(d, numeric, blocks, scale, offset)
+    if conditional:
+        objective.units = torch.as_tensor(layout.units, dtype=torch.long)
+    return objective

@@ -5,7 +5,6 @@ Each fixture is a seeded sample of a benchmark table's rows, kept in the file's 
 text (cells are copied as written, never re-formatted).
 """
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tabdiff_cli import DiffusionSynthesizer, load_config
-from tabdiff_cli.io import read_table
+from tabdiff_cli import DiffusionSynthesizer, load_config, read_table
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent)
 DATA = Path(__file__).parent

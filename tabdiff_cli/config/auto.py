@@ -1,0 +1,216 @@
+"""Every rule that decides a setting from the table or the machine, in one place.
+
+A config may say "auto" for 13 settings; these functions replace each by a value, at the moment its inputs
+are known:
+
+- `for_table(cfg, n_rows)`: before encoding (data.spike_share);
+- `for_layout(cfg, n_rows, n_features, numeric_share)`: once the encoded width is known (network size,
+  training length, batch, learning rate, noise draws, masked conditioning, time sampling, level calibration,
+  sampling steps); the result has no "auto" left and is what a checkpoint stores;
+- at fit and sample time, on the machine: `training_device`, `sampling_batch_rows`, `cpu_threads`,
+  `plan_calibration`.
+
+Implied settings that are no "auto" of their own: `categorical_encoding` (from data.numeric_transform) and
+`default_guidance` (from model.conditional). Each rule's evidence (the measurements that chose it) is in
+docs/configuration.md, section "auto rules"; here each says what it decides.
+
+Pure functions of numbers and strings: no torch, no pandas.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tabdiff_cli.config.sections import AUTO, Config
+from tabdiff_cli.errors import UserError
+
+SMALL_TABLE_ROWS = 1024  # up to here a table is "small": full-batch training, inpainting, CPU under "auto"
+SPIKE_SHARE = 0.05  # spike levels above SMALL_TABLE_ROWS
+CALIBRATION_ROWS = 8192  # level calibration above SMALL_TABLE_ROWS (mixed prediction)
+LOGNORMAL_MAX_NUMERIC_SHARE = 0.5  # log-normal times on large tables with at most this share of numeric units
+BLOCK_ROWS = 1024  # rows per noise block (diffusion/noise.py); batches are whole blocks
+CPU_BATCH_CELLS = 1 << 19  # sampling rows × hidden width per CPU batch: activations stay in cache
+CUDA_EVAL_ROWS = 16_384  # the one shape of every CUDA network call (diffusion/noise.fixed_shape_eps)
+SMALL_WORK = 1 << 24  # batch · hidden² below which one CPU thread is fastest
+CALIBRATION_BUDGET_SHARE = 0.5  # of training.max_time, at most, for the level calibration
+MIN_CALIBRATION_ROWS = BLOCK_ROWS  # fewer rows estimate level frequencies too coarsely: no calibration
+
+
+def is_small(n_rows: int) -> bool:
+    """Whether a table of n_rows rows is small (at most SMALL_TABLE_ROWS)."""
+    return n_rows <= SMALL_TABLE_ROWS
+
+
+def spike_share(value: float | str, n_rows: int) -> float:
+    """data.spike_share: "auto" is SPIKE_SHARE above SMALL_TABLE_ROWS rows, else 0 (a small table's few values,
+    such as Iris's 0.1 cm grid, would all become levels)."""
+    if value == AUTO:
+        return SPIKE_SHARE if not is_small(n_rows) else 0.0
+    return float(value)
+
+
+def for_table(cfg: Config, n_rows: int) -> Config:
+    """A copy of cfg with the settings that encoding needs resolved for a table of n_rows rows."""
+    out = cfg.copy()
+    out.data.spike_share = spike_share(out.data.spike_share, n_rows)
+    return out
+
+
+def hidden_dim(n_rows: int) -> int:
+    """model.hidden_dim: 64 below 500 rows, 128 below 5,000, else 256."""
+    return 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
+
+
+def n_blocks(n_rows: int) -> int:
+    """model.n_blocks: 3 residual blocks below 5,000 rows, else 4."""
+    return 3 if n_rows < 5000 else 4
+
+
+def batch_size(n_rows: int) -> int:
+    """training.batch_size: the whole table up to SMALL_TABLE_ROWS rows, else 1,024 rows."""
+    return n_rows if is_small(n_rows) else 1024
+
+
+def noise_draws(n_rows: int) -> int:
+    """training.noise_draws: ceil(600 / n_rows), at most 8: a tiny table still sees ~600 noisy rows a step."""
+    return min(8, max(1, -(-600 // n_rows)))
+
+
+def training_steps(n_rows: int, n_features: int | None, batch: int) -> int:
+    """training.steps: small tables 30 per encoded feature within [300, 500] (None features: 500); larger
+    ones 200 epochs of `batch`-row steps within [1,000, 8,000]."""
+    if is_small(n_rows):
+        return 500 if n_features is None else int(min(500, max(300, 30 * n_features)))
+    return int(min(8000, max(1000, 200 * -(-n_rows // int(batch)))))
+
+
+def learning_rate(n_rows: int) -> float:
+    """training.lr: 5e-3 for small tables, else 2e-3."""
+    return 5e-3 if is_small(n_rows) else 2e-3
+
+
+def conditional(n_rows: int) -> bool:
+    """model.conditional: masked conditioning above SMALL_TABLE_ROWS rows; small tables inpaint."""
+    return not is_small(n_rows)
+
+
+def time_sampling(n_rows: int, numeric_share: float | None) -> str:
+    """training.time_sampling: "lognormal" for a large table whose modelled units are at most half numeric
+    (mostly categories, learned by cross-entropy), else "uniform"."""
+    mostly_categories = numeric_share is not None and numeric_share <= LOGNORMAL_MAX_NUMERIC_SHARE
+    return "lognormal" if mostly_categories and not is_small(n_rows) else "uniform"
+
+
+def sampling_steps(n_rows: int) -> int:
+    """sampling.steps: 50 for small tables, else 200."""
+    return 50 if is_small(n_rows) else 200
+
+
+def calibration_rows(n_rows: int, prediction: str) -> int:
+    """training.calibration_rows: CALIBRATION_ROWS above SMALL_TABLE_ROWS rows with mixed prediction, else 0."""
+    return 0 if is_small(n_rows) or prediction != "mixed" else CALIBRATION_ROWS
+
+
+def for_layout(cfg: Config, n_rows: int, n_features: int | None = None,
+               numeric_share: float | None = None) -> Config:
+    """A copy of cfg with every "auto" replaced for a table of n_rows rows.
+
+    n_features: the encoded width (None counts as wide); numeric_share: the share of modelled units that are
+    numeric coordinates (None counts as numeric). training.steps "auto" with training.epochs set is left to
+    the epochs (steps None). Errors: UserError for a value "auto" cannot stand for.
+    """
+    out = for_table(cfg, n_rows)
+    m, t, s = out.model, out.training, out.sampling
+    if m.hidden_dim == AUTO:
+        m.hidden_dim = hidden_dim(n_rows)
+    if m.n_blocks == AUTO:
+        m.n_blocks = n_blocks(n_rows)
+    if t.batch_size == AUTO:
+        t.batch_size = batch_size(n_rows)
+    if t.noise_draws == AUTO:
+        t.noise_draws = noise_draws(n_rows)
+    if t.steps == AUTO:
+        t.steps = None if t.epochs is not None else training_steps(n_rows, n_features, t.batch_size or n_rows)
+    if t.lr == AUTO:
+        t.lr = learning_rate(n_rows)
+    if m.conditional == AUTO:
+        m.conditional = conditional(n_rows)
+    if not isinstance(m.conditional, bool):
+        raise UserError(f"model.conditional must be true, false or auto, got {m.conditional!r}")
+    if t.time_sampling == AUTO:
+        t.time_sampling = time_sampling(n_rows, numeric_share)
+    if s.steps == AUTO:
+        s.steps = sampling_steps(n_rows)
+    if t.calibration_rows == AUTO:
+        t.calibration_rows = calibration_rows(n_rows, m.prediction)
+    if t.steps is None and t.epochs is None:
+        raise UserError("training needs a length: set training.steps or training.epochs")
+    return out
+
+
+def total_steps(n_rows: int, steps: int | None, epochs: int | None, batch: int | None) -> tuple[int, int]:
+    """(optimizer steps, batch rows) of a resolved training section: steps if set, else epochs·ceil(n/batch).
+    Errors: UserError for fewer than one step."""
+    rows = n_rows if not batch or batch >= n_rows else int(batch)
+    per_epoch = math.ceil(n_rows / rows)
+    count = int(steps) if steps else int(epochs or 0) * per_epoch
+    if count < 1:
+        raise UserError("training needs at least one step: set --epochs or training.steps >= 1")
+    return count, rows
+
+
+def categorical_encoding(numeric_transform: str) -> str:
+    """How one-hot coordinates are scaled: "standardized" with standardized numbers (the blog recipe's one
+    scaler over every coordinate), else "pm1" (±1)."""
+    return "standardized" if numeric_transform == "standard" else "pm1"
+
+
+def default_guidance(conditional_model: bool, guidance: float) -> float:
+    """The guidance weight when none is asked for: sampling.guidance (reconstruction guidance) for an
+    inpainting model; 0 for a conditional model, which reads the given cells and takes classifier-free
+    guidance only when asked."""
+    return 0.0 if conditional_model else float(guidance)
+
+
+def training_device(configured: str | None, n_rows: int) -> str:
+    """training.device for fitting: "auto" trains a small table on the CPU (a tiny full-batch MLP is
+    launch-bound on a GPU); otherwise the configured device ("auto" then means CUDA when available)."""
+    configured = configured or AUTO
+    return "cpu" if configured == AUTO and is_small(n_rows) else configured
+
+
+def sampling_batch_rows(configured: int | str, hidden: int, device_type: str) -> int:
+    """Rows per sampling batch for sampling.batch_size `configured` ("auto" or a count ≥ 1).
+
+    "auto": on CPU rows × hidden ≈ CPU_BATCH_CELLS in whole blocks of BLOCK_ROWS, between 1,024 and 16,384
+    (the (rows, hidden) activations stay in the caches); on CUDA, CUDA_EVAL_ROWS.
+    Errors: UserError for anything else than "auto" or a whole number ≥ 1.
+    """
+    if configured == AUTO:
+        if device_type == "cuda":
+            return CUDA_EVAL_ROWS
+        return min(16 * BLOCK_ROWS, max(BLOCK_ROWS, CPU_BATCH_CELLS // int(hidden) // BLOCK_ROWS * BLOCK_ROWS))
+    if isinstance(configured, bool) or not isinstance(configured, int) or configured < 1:
+        raise UserError(f"sampling.batch_size must be 'auto' or a whole number of at least 1; got {configured!r}")
+    return configured
+
+
+def cpu_threads(threads: int | None, batch: int, hidden: int) -> int | None:
+    """CPU threads for torch: the configured count, else 1 for work below SMALL_WORK (batch · hidden², where
+    per-call overhead dominates and a second thread only contends), else None (torch's own default)."""
+    if threads is not None:
+        return max(1, int(threads))
+    return 1 if batch * hidden * hidden < SMALL_WORK else None
+
+
+def plan_calibration(budget_s: float | None, seconds_per_row: float, rows: int) -> tuple[int, float | None]:
+    """(calibration rows, training budget in seconds) under a time budget: the calibration takes at most
+    CALIBRATION_BUDGET_SHARE of it (fewer rows, in whole blocks; 0 below MIN_CALIBRATION_ROWS) and training
+    the rest (at least 1 s). budget_s None: (rows, None), no budget."""
+    if not budget_s:
+        return rows, None
+    if seconds_per_row * rows > CALIBRATION_BUDGET_SHARE * budget_s:
+        rows = int(CALIBRATION_BUDGET_SHARE * budget_s / seconds_per_row) // BLOCK_ROWS * BLOCK_ROWS
+    if rows < MIN_CALIBRATION_ROWS:
+        return 0, budget_s
+    return rows, max(1.0, budget_s - seconds_per_row * rows)

@@ -1,0 +1,326 @@
+"""Column kinds: inferred from the data, overridable by the user, stored in the checkpoint.
+
+Kinds
+-----
+continuous  real numbers; the number of decimals seen in training is kept on output
+integer     whole numbers (an int column, or a float column holding only whole numbers)
+categorical strings, or integer codes the user (or the code rule) marks as categorical
+boolean     True/False columns (or text true/false in any case)
+datetime    ISO-like date/time text (format kept on output) or datetime64 columns
+id          identifier: every value distinct (strings), or a run of consecutive integers;
+            regenerated fresh on output, never learned
+constant    one value and no missing cell: reproduced exactly, not learned
+empty       every cell missing: reproduced exactly, not learned
+
+Inference rules (documented in the README):
+- an integer column with exactly two distinct values (0/1 flags, class labels) is categorical, so that a
+  rare class is never rounded away (tests/cases c04);
+- an integer column with at most `categorical_threshold` distinct values is categorical (0 = rule off);
+- ID detection needs more than ID_MIN_ROWS rows: a small table whose numbers happen to be distinct is data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabdiff_cli.errors import UserError
+
+KINDS = ("continuous", "integer", "categorical", "boolean", "datetime", "id", "constant", "empty")
+OVERRIDABLE = ("continuous", "integer", "categorical", "boolean", "datetime", "id")
+ID_MIN_ROWS = 50
+MAX_DECIMALS = 6
+DATETIME_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+)
+_TRUE = {"true", "t", "yes", "y"}
+_FALSE = {"false", "f", "no", "n"}
+
+
+@dataclass
+class ColumnSpec:
+    """One column: its kind and what decoding needs to give back the input's form.
+
+    dtype: the input's pandas dtype name; decimals: digits after the point of a continuous column
+    (None: more than MAX_DECIMALS, left unrounded); datetime_format: strftime format of a text datetime
+    column (None: the column was datetime64); minimum/maximum: the training range (numbers, or seconds
+    since the epoch for datetimes); value: the constant's value; id_prefix/id_width: form of string IDs.
+    """
+
+    name: str
+    kind: str
+    dtype: str
+    missing_rate: float = 0.0
+    n_distinct: int = 0
+    minimum: float | None = None
+    maximum: float | None = None
+    decimals: int | None = None
+    datetime_format: str | None = None
+    value: Any = None
+    id_prefix: str | None = None
+    id_width: int | None = None
+    id_numeric: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Schema:
+    """Ordered column specs of one table."""
+
+    columns: list[ColumnSpec]
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in input order."""
+        return [c.name for c in self.columns]
+
+    def of_kind(self, *kinds: str) -> list[ColumnSpec]:
+        """Specs whose kind is one of `kinds`, in input order."""
+        return [c for c in self.columns if c.kind in kinds]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict, stored in the checkpoint."""
+        return {"columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Schema:
+        """Inverse of to_dict."""
+        return cls([ColumnSpec(**c) for c in raw["columns"]])
+
+
+def dtype_kind(series: pd.Series) -> str:
+    """A column's kind from its pandas dtype alone, for tables read without a schema (evaluation, plots):
+    "datetime", "timedelta", "numeric" (numbers, not booleans) or "categorical" (everything else: text,
+    booleans, categories)."""
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "timedelta"
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return "numeric"
+    return "categorical"
+
+
+def _json_scalar(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def count_decimals(values: np.ndarray) -> int | None:
+    """Smallest number of decimals d ≤ MAX_DECIMALS with round(values, d) == values (float64); None if none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0
+    scale = np.maximum(1.0, np.abs(v))
+    for d in range(MAX_DECIMALS + 1):
+        if np.all(np.abs(np.round(v, d) - v) <= 1e-9 * scale):
+            return d
+    return None
+
+
+def detect_datetime_format(values: pd.Series) -> str | None:
+    """The first format of DATETIME_FORMATS that parses every non-missing text value, else None."""
+    text = values.dropna().astype(str).str.strip()
+    if text.empty or not text.str.match(r"^\d").all():
+        return None
+    sample = text.iloc[:2000]
+    for fmt in DATETIME_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            if len(text) > len(sample) and pd.to_datetime(text, format=fmt, errors="coerce").isna().any():
+                continue
+            return fmt
+    return None
+
+
+def _is_bool_text(values: pd.Series) -> bool:
+    uniq = {str(v).strip().lower() for v in values.dropna().unique()}
+    return bool(uniq) and uniq <= (_TRUE | _FALSE) and len(uniq) == 2 and bool(uniq & _TRUE)
+
+
+def to_datetime_seconds(values: pd.Series, fmt: str | None) -> np.ndarray:
+    """Seconds since 1970-01-01 (float64, NaN for missing) of a datetime64 or text column in format `fmt`."""
+    if fmt is None:
+        ts = pd.to_datetime(values, errors="coerce")
+    else:
+        ts = pd.to_datetime(values.astype(object).where(values.notna(), None), format=fmt, errors="coerce")
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = ts.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
+    ns[ts.isna().to_numpy()] = np.nan
+    return ns / 1e9
+
+
+def numeric_values(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
+    """The float64 values (NaN for missing) a numeric-path column is modelled on."""
+    if spec.kind == "datetime":
+        return to_datetime_seconds(series, spec.datetime_format)
+    if spec.kind == "boolean":
+        return series.map(lambda v: np.nan if pd.isna(v) else float(str(v).strip().lower() in _TRUE)).to_numpy(float)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _id_form(values: pd.Series) -> tuple[str, int | None, bool]:
+    """Prefix and zero-padded width shared by string IDs like 'TX-000123'; ('', None, False) if none."""
+    text = values.dropna().astype(str)
+    parts = text.str.extract(r"^(.*?)(\d+)$")
+    if parts[1].isna().any() or parts[0].nunique() != 1:
+        return "", None, False
+    width = parts[1].str.len()
+    return str(parts[0].iloc[0]), int(width.max()) if width.nunique() == 1 else None, True
+
+
+def _too_big(name: str, present: pd.Series) -> UserError:
+    """Whole numbers beyond 64-bit integers (20+ digits: card numbers, codes) cannot be written back as
+    integers; they are codes, not quantities."""
+    example = max(present.astype(str).str.strip(), key=len)
+    return UserError(f"column '{name}' holds whole numbers beyond 64 bits (e.g. {example}); "
+                     f"if they are codes or identifiers, leave the column out with --drop {name}")
+
+
+def _infer_kind(s: pd.Series, name: str, threshold: int) -> tuple[str, dict[str, Any]]:
+    extra: dict[str, Any] = {}
+    present = s.dropna()
+    n, n_unique = len(s), present.nunique()
+    if present.empty:
+        return "empty", extra
+    if n_unique == 1 and len(present) == n:
+        return "constant", {"value": _json_scalar(present.iloc[0])}
+    if pd.api.types.is_bool_dtype(s):
+        return "boolean", extra
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime", {"datetime_format": None}
+    if pd.api.types.is_numeric_dtype(s):
+        v = present.to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            raise UserError(f"column '{name}' holds infinite values; replace them or mark them missing")
+        whole = bool(np.all(np.floor(v) == v))
+        if whole and np.abs(v).max() >= 2.0**63:
+            raise _too_big(name, present)
+        if whole:
+            if n_unique == 2 or (threshold and n_unique <= threshold):
+                return "categorical", extra
+            srt = np.sort(v)
+            if n > ID_MIN_ROWS and n_unique == n and np.all(np.diff(srt) == 1):
+                return "id", {"id_numeric": True}
+            return "integer", extra
+        return "continuous", {"decimals": count_decimals(v)}
+    # text columns
+    if _is_bool_text(present):
+        return "boolean", extra
+    fmt = detect_datetime_format(present)
+    if fmt is not None:
+        return "datetime", {"datetime_format": fmt}
+    as_num = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    share = float(as_num.notna().mean())
+    if share == 1.0:  # numbers pandas kept as text: whole numbers beyond 64 bits
+        raise _too_big(name, present)
+    if share >= 0.8 and as_num.notna().sum() > 1:
+        bad = present[as_num.isna()].astype(str).unique()[:3]
+        raise UserError(
+            f"column '{name}' mixes numbers with text ({', '.join(repr(b) for b in bad)}): "
+            f"add the text to --na-values, or mark the column with --categorical {name}"
+        )
+    if n > ID_MIN_ROWS and n_unique == n:
+        prefix, width, ok = _id_form(present)
+        return "id", {"id_prefix": prefix if ok else None, "id_width": width}
+    return "categorical", extra
+
+
+def _describe(s: pd.Series, spec: ColumnSpec) -> None:
+    spec.missing_rate = float(s.isna().mean())
+    spec.n_distinct = int(s.nunique(dropna=True))
+    if spec.kind in ("continuous", "integer", "datetime"):
+        v = numeric_values(s, spec)
+        v = v[np.isfinite(v)]
+        if v.size:
+            spec.minimum, spec.maximum = float(v.min()), float(v.max())
+        if spec.kind == "continuous" and spec.decimals is None and v.size:
+            spec.decimals = count_decimals(v)
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    overrides: dict[str, str] | None = None,
+    ids: list[str] | None = None,
+    drop: list[str] | None = None,
+    categorical_threshold: int = 0,
+) -> Schema:
+    """Infer the kind of every column of `df` (n_rows, n_columns), then apply the user's choices.
+
+    overrides: {column: kind} for kinds in OVERRIDABLE; ids: columns to treat as identifiers;
+    drop: columns left out of the model and the output.
+    Errors: UserError when a named column does not exist (the message lists the columns), a kind is
+    unknown, a column holds inf, or a text column mixes numbers with free text.
+    """
+    overrides = dict(overrides or {})
+    for col in ids or []:
+        overrides[col] = "id"
+    named = list(overrides) + list(drop or [])
+    missing = [c for c in named if c not in df.columns]
+    if missing:
+        raise UserError(f"unknown column(s) {', '.join(map(repr, missing))}; columns are: {', '.join(df.columns)}")
+    for col, kind in overrides.items():
+        if kind not in OVERRIDABLE:
+            raise UserError(f"column '{col}': unknown kind '{kind}'; kinds: {', '.join(OVERRIDABLE)}")
+    specs = []
+    for name in df.columns:
+        if name in (drop or []):
+            continue
+        s = df[name]
+        if name in overrides:
+            kind, extra = overrides[name], {}
+            if kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(s):
+                extra["datetime_format"] = detect_datetime_format(s)
+                if extra["datetime_format"] is None:
+                    raise UserError(f"column '{name}' is marked datetime but its values are not in a known date format")
+            if kind in ("continuous", "integer") and not pd.api.types.is_numeric_dtype(s):
+                num = pd.to_numeric(s, errors="coerce")
+                if (num.isna() & s.notna()).any():
+                    raise UserError(f"column '{name}' is marked {kind} but holds text such as "
+                                    f"{s[num.isna() & s.notna()].iloc[0]!r}")
+            if kind == "id" and s.dtype.kind in "iuf":
+                extra["id_numeric"] = True
+            elif kind == "id":
+                prefix, width, ok = _id_form(s)
+                extra.update(id_prefix=prefix if ok else None, id_width=width)
+        else:
+            kind, extra = _infer_kind(s, name, categorical_threshold)
+        dtype = str(s.dtype)
+        spec = ColumnSpec(name=name, kind=kind, dtype=dtype, **extra)
+        _describe(s, spec)
+        specs.append(spec)
+    schema = Schema(specs)
+    if not schema.of_kind("continuous", "integer", "categorical", "boolean", "datetime"):
+        raise UserError("no usable column: every column is an identifier, constant or empty")
+    return schema

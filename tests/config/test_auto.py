@@ -1,0 +1,60 @@
+"""The rules behind "auto" that act at fit and sample time (config/auto.py): pure functions, no training."""
+
+from __future__ import annotations
+
+import pytest
+
+from tabdiff_cli.config import auto
+from tabdiff_cli.errors import UserError
+
+
+def test_sampling_batch_rows_auto_keeps_activations_small_on_cpu():
+    """sampling.batch_size auto: rows x hidden width = 2^19 on CPU in whole 1,024-row blocks (8,192 rows at
+    width 64, 2,048 at 256), clamped to [1,024, 16,384]; 16,384 on CUDA; a number is taken as given."""
+    assert [auto.sampling_batch_rows("auto", h, "cpu") for h in (16, 64, 128, 256, 1024)] == [
+        16384, 8192, 4096, 2048, 1024]
+    assert auto.sampling_batch_rows("auto", 64, "cuda") == 16384
+    assert auto.sampling_batch_rows(5000, 64, "cpu") == 5000
+    for bad in ("big", 0, -3, 2.5, True):
+        with pytest.raises(UserError, match="sampling.batch_size"):
+            auto.sampling_batch_rows(bad, 64, "cpu")
+
+
+def test_cpu_threads_one_for_small_work_else_the_default():
+    assert auto.cpu_threads(None, 150, 64) == 1  # Iris-sized work
+    assert auto.cpu_threads(None, 16384, 64) is None  # torch's default
+    assert auto.cpu_threads(3, 150, 64) == 3
+
+
+def test_small_tables_train_on_the_cpu_under_auto():
+    assert auto.training_device("auto", 150) == "cpu"
+    assert auto.training_device(None, 1024) == "cpu"
+    assert auto.training_device("auto", 1025) == "auto"
+    assert auto.training_device("cuda", 150) == "cuda"  # an explicit choice is kept
+
+
+@pytest.mark.parametrize("budget, per_row, rows, expected", [
+    (None, 1e-3, 8192, (8192, None)),        # no budget: all rows, training unbounded
+    (100.0, 1e-3, 8192, (8192, 100.0 - 8.192)),  # fits in half the budget: training gets the rest
+    (10.0, 1e-3, 8192, (4096, 10.0 - 4.096)),    # half the budget, in whole 1,024-row blocks
+    (1.5, 1e-3, 8192, (0, 1.5)),             # under one block: no calibration, training keeps the budget
+])
+def test_the_calibration_gets_at_most_half_the_time_budget(budget, per_row, rows, expected):
+    got_rows, train_budget = auto.plan_calibration(budget, per_row, rows)
+    assert got_rows == expected[0]
+    assert train_budget == (None if expected[1] is None else pytest.approx(expected[1]))
+
+
+def test_implied_settings():
+    assert auto.categorical_encoding("standard") == "standardized"  # the blog recipe's one scaler
+    assert auto.categorical_encoding("quantile") == "pm1"
+    assert auto.default_guidance(True, 3.0) == 0.0  # a conditional network reads the given cells
+    assert auto.default_guidance(False, 3.0) == 3.0
+
+
+def test_total_steps_from_steps_or_epochs():
+    assert auto.total_steps(150, None, 5000, None) == (5000, 150)  # the blog recipe: full batch
+    assert auto.total_steps(2500, None, 2, 1024) == (6, 1024)
+    assert auto.total_steps(2500, 7, 2, 1024) == (7, 1024)
+    with pytest.raises(UserError, match="at least one step"):
+        auto.total_steps(10, None, 0, None)
