@@ -1,18 +1,16 @@
-"""The denoiser: the seed's MLP that predicts the noise eps from (x_t, t) (epsilon prediction).
+"""The denoiser: an MLP that predicts the noise eps from (x_t, t) (epsilon prediction), the blog recipe's.
 
-Architecture (../shared/seed, `Network`; DESIGN.md §2): sinusoidal time embedding (time_dim) →
-Linear → GELU → Linear; input encoder Linear(d, hidden) → LayerNorm → SiLU → Linear; the two are summed;
-decoder: n_blocks × ResBlock(hidden) → Linear(hidden, d).
+Architecture: sinusoidal time embedding (time_dim) → Linear → GELU → Linear; input encoder Linear(d, hidden)
+→ LayerNorm → SiLU → Linear; the two are summed; decoder: n_blocks × ResBlock(hidden) → Linear(hidden, d).
 
-conditional=True (not the seed's) widens the input encoder to Linear(2d, hidden): the network also reads a
-(n, d) 0/1 mask of the coordinates that are given clean rather than noised, so one network learns every
-conditional p(unknown | known) as well as the joint (masked conditioning as in CSDI, Tashiro et al. 2021,
-and TabCSDI, Zheng & Charoenphakdee 2022); see parameterization.draw_known_mask.
+conditional=True widens the input encoder to Linear(2d, hidden): the network also reads a (n, d) 0/1 mask of
+the coordinates that are given clean rather than noised, so one network learns every conditional
+p(unknown | known) as well as the joint (masked conditioning as in CSDI, Tashiro et al. 2021, and TabCSDI,
+Zheng & Charoenphakdee 2022; see parameterization.draw_known_mask).
 
-dropout > 0 (not the seed's) drops hidden units inside each ResBlock during training, between its SiLU and
-its second Linear, as in the DDPM residual block (Ho et al. 2020, Appendix B: dropout 0.1 on CIFAR10). It
-keeps a network of a small table from memorizing its rows (configs/inverse.yaml); it adds no parameters,
-so checkpoints load the same with or without it.
+dropout > 0 drops hidden units inside each ResBlock during training, between its SiLU and its second Linear,
+as in the DDPM residual block (Ho et al. 2020, Appendix B). It adds no parameters, so checkpoints load the
+same with or without it.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from torch import nn
 class SinusoidalTimeEmbedding(nn.Module):
     """t: (n,) or (n, 1) in [0, 1] → (n, dim): [sin(t·f_k), cos(t·f_k)], f_k = exp(−k·log(10000)/(half − 1)).
 
-    As the seed's `PositionEmbeddings` (Vaswani et al. 2017 frequencies, applied to the diffusion time).
+    As the blog recipe's `PositionEmbeddings` (Vaswani et al. 2017 frequencies, applied to the diffusion time).
     """
 
     def __init__(self, dim: int = 64):
@@ -45,7 +43,7 @@ class SinusoidalTimeEmbedding(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """h → Linear → LayerNorm → SiLU → Linear, plus the identity skip (the seed's ResBlock, dim == dim_out).
+    """h → Linear → LayerNorm → SiLU → Linear, plus the identity skip (the blog recipe's ResBlock, dim == dim_out).
 
     dropout > 0 adds nn.Dropout(dropout) after the SiLU (active in train() mode only)."""
 
@@ -64,7 +62,7 @@ class ResBlock(nn.Module):
 class Denoiser(nn.Module):
     """eps prediction network: forward(x_t: (n, d) float32, t: (n, 1) or (1, 1) in [0, 1], known: (n, d)
     bool or None) → (n, d). known is read only by a conditional network (None there: nothing given).
-    dropout: the ResBlocks' dropout probability in [0, 1) (0: the seed's network)."""
+    dropout: the ResBlocks' dropout probability in [0, 1) (0: none, as the blog recipe)."""
 
     def __init__(self, in_dim: int, hidden_dim: int = 64, time_dim: int = 64, n_blocks: int = 3,
                  conditional: bool = False, dropout: float = 0.0):

@@ -1,6 +1,6 @@
 """What the denoiser predicts, its training loss, and how its output becomes an epsilon estimate.
 
-- ``EpsilonPrediction`` (the seed): the network predicts eps for every coordinate; loss = MSE
+- ``EpsilonPrediction`` (the blog recipe): the network predicts eps for every coordinate; loss = MSE
   (Ho et al. 2020, eq. 14, "L_simple").
 - ``MixedPrediction`` (the default for general tables): numeric coordinates keep eps prediction; each
   one-hot block (a categorical column, or a missing-value indicator) gets logits, trained with
@@ -8,7 +8,7 @@
   mapped to the encoded scale) and eps_hat = (x_t − sqrt(alpha_bar)·x0_hat)/sqrt(1 − alpha_bar), the
   "score interpolation" of CDCD (Dieleman et al. 2022, "Continuous diffusion for categorical data",
   §3). Cross-entropy learns categorical marginals and their dependence far better than an MSE on
-  Gaussian one-hot coordinates, which flattens rare levels (DESIGN.md §5), and the samplers and
+  Gaussian one-hot coordinates, which flattens rare levels (docs/design.md), and the samplers and
   inpainting keep working unchanged because they only see eps.
 
 Loss of MixedPrediction: (Σ_numeric mean squared eps error + Σ_blocks mean cross-entropy) / (n_numeric +
@@ -34,11 +34,11 @@ from tabdiff_cli.diffusion.schedule import SigmoidSchedule, q_sample
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.table.layout import Layout
 
-LOGNORMAL_UNIFORM_SHARE = 0.2  # rows of a "lognormal" draw that keep the seed's uniform t (draw_noise)
+LOGNORMAL_UNIFORM_SHARE = 0.2  # rows of a "lognormal" draw that keep the uniform t (draw_noise)
 
 
 def uniform_times(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    """The seed's training times: t: (n, 1) = 1 − U[0, 1) ∈ (0, 1]."""
+    """Uniform training times (the blog recipe's): t: (n, 1) = 1 − U[0, 1) ∈ (0, 1]."""
     return 1.0 - torch.rand(n, 1, generator=generator, device=device)
 
 
@@ -48,15 +48,15 @@ def draw_noise(n: int, d: int, generator: torch.Generator, device: torch.device,
                uniform_share: float = LOGNORMAL_UNIFORM_SHARE) -> tuple[torch.Tensor, torch.Tensor]:
     """Training noise for n rows: t: (n, 1) in (0, 1] and eps: (n, d) ~ N(0, I).
 
-    time_sampling "uniform" (the seed): t = 1 − U[0, 1). "lognormal": the noise level sigma =
+    time_sampling "uniform" (the blog recipe): t = 1 − U[0, 1). "lognormal": the noise level sigma =
     sqrt((1 − alpha_bar)/alpha_bar) is drawn log-normal, ln sigma ~ N(log_sigma_mean, log_sigma_std²), and
     mapped to t through `schedule` (EDM's training distribution, Karras et al. 2022, §5 and Table 1,
-    P_mean = −1.2, P_std = 1.2, as TabSyn trains its latent diffusion). Under the seed's sigmoid schedule a
+    P_mean = −1.2, P_std = 1.2, as TabSyn trains its latent diffusion). Under the sigmoid schedule a
     uniform t spends half the rows at sigma > 4.4, where x_t is nearly pure noise and the network only learns
     the marginals; the log-normal puts most of them at sigma ≈ 0.1–1, where the data's structure is learned.
     A share `uniform_share` (0.2) of the rows keeps the uniform t all the same: the log-normal alone draws
-    t > 0.5 for 1.3 % of the rows, and the high-noise times every sample starts from then stay untrained on a
-    short run (1,000 steps on 1,500 Shoppers rows: shape error 20.9 % against 2.5 % with uniform t).
+    t > 0.5 for 1.3 % of the rows, and the high-noise times every sample starts from would stay untrained on
+    a short run (docs/design.md, "Training times").
     Errors: ValueError for another time_sampling, or "lognormal" without a schedule.
     """
     if time_sampling == "uniform":
@@ -93,14 +93,11 @@ def draw_known_mask(n: int, units: torch.Tensor, share: float, generator: torch.
 
 def keep_uniform_when_conditioned(t: torch.Tensor, known: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Training times t: (n, 1) with every row that has a known coordinate (known: (n, d) bool, masked
-    conditioning) redrawn from the seed's uniform t = 1 − U[0, 1); rows with nothing known keep theirs.
+    conditioning) redrawn from the uniform t = 1 − U[0, 1); rows with nothing known keep theirs.
 
     Used with "lognormal" time sampling (`draw_noise`): conditional sampling needs the network to move
     every unknown column towards p(unknown | known) from the first, nearly pure-noise steps, and the
-    log-normal rarely trains there. On Adult (150 s fits, seed 0) rows conditioned on income=>50K scored
-    3.1x the unconditional shape error with log-normal times on every row and 1.5x with this (uniform t
-    everywhere: 1.7x at 110 s); the unconditional shape/trend came out at 1.26/2.63 % (log-normal on every
-    row: 1.13/2.54 %; uniform t everywhere: 1.57/3.07 %).
+    log-normal rarely trains there (docs/design.md, "Training times").
     """
     uniform = uniform_times(t.shape[0], generator, t.device)
     return torch.where(known.any(1, keepdim=True), uniform, t)
@@ -117,10 +114,10 @@ def network_input(x0: torch.Tensor, x_t: torch.Tensor, known: torch.Tensor | Non
 
 
 class EpsilonPrediction:
-    """eps prediction on every coordinate (the seed).
+    """eps prediction on every coordinate (the blog recipe).
 
     units: (d,) conditioning units (`unit_index`) for a conditional network trained with masked
-    conditioning (module docstring); None: unconditional (the seed).
+    conditioning (module docstring); None: unconditional.
     """
 
     name = "eps"
@@ -128,7 +125,7 @@ class EpsilonPrediction:
 
     def loss(self, net: nn.Module, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
              schedule: SigmoidSchedule, known: torch.Tensor | None = None) -> torch.Tensor:
-        """L_simple on a batch x0: (n, d) float32 at times t: (n, 1) with noise eps: (n, d) (the seed draws
+        """L_simple on a batch x0: (n, d) float32 at times t: (n, 1) with noise eps: (n, d) (the blog recipe draws
         t = 1 − U[0, 1) ∈ (0, 1] per row; see `draw_noise`). known: (n, d) bool coordinates given clean
         (masked conditioning; excluded from the loss) or None."""
         pred = _run(net, network_input(x0, q_sample(x0, t, schedule, eps), known), t, known)
@@ -154,7 +151,7 @@ class MixedPrediction(EpsilonPrediction):
     loss): zeros until diffusion/calibration.py sets it after training.
     The per-block softmax and cross-entropy run on the contiguous one-hot region at once: a block's
     maximum by scatter_reduce, its sum by a product with the (m, n_blocks) block-membership matrix. Gathering
-    each block (or each group of equal-width blocks) cost a third of Adult's sampling time (torch.profiler).
+    each block (or each group of equal-width blocks) cost a third of the sampling time on Adult (torch.profiler).
     Errors: ValueError when the blocks do not tile the end of the encoded vector.
     """
 
@@ -224,7 +221,7 @@ class MixedPrediction(EpsilonPrediction):
         x0: (n, d) the sampler's output, whose one-hot blocks hold x0_hat = p·scale + offset (the last
         reverse step returns the data estimate); u: (n, n_blocks) uniforms in [0, 1); exclude: (d,) bool,
         coordinates never to draw (the missing level when imputing). Returns (n, d) with exact one-hot blocks.
-        Drawing, rather than taking the argmax as the seed does, keeps rare levels at their rate: an argmax
+        Drawing, rather than taking the argmax as the blog recipe does, keeps rare levels at their rate: an argmax
         over p = (0.55, 0.45) always picks the first (the final step of multinomial diffusion, Hoogeboom et
         al. 2021, and TabDDPM likewise draw the category).
         """

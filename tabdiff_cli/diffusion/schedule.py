@@ -14,7 +14,7 @@ from tabdiff_cli.errors import UserError
 
 
 class SigmoidSchedule:
-    """The seed's schedule (../shared/seed, `ContinuousNoiseScheduler`).
+    """The blog recipe's schedule (its `ContinuousNoiseScheduler`).
 
     gamma(t) = gain·((2t − 1) + shift); y(t) = sigmoid(gamma(t)); beta_bar(t) = stop·(y(t) − y(0))/(y(1) − y(0))
     so beta_bar(0) = 0 and beta_bar(1) = stop; alpha_bar = 1 − beta_bar. Defaults: gain 6, shift 0.5,

@@ -182,9 +182,8 @@ def init_from_env(device: str | None = "auto", timeout_s: float | None = None) -
 
 def cleanup(ctx: DistributedContext | None) -> None:
     """Leave the process group (after rank 0 has written the checkpoint): every rank waits at a barrier
-    first, so that all of them tear the group down together. Without it a rank that had nothing to write
-    destroyed its gloo group while rank 0 was still saving, and about one two-process fit in seven ended
-    with that rank aborting ("terminate called without an active exception", exit -6)."""
+    first, so that all of them tear the group down together: a rank that destroys its gloo group while rank 0
+    is still saving aborts ("terminate called without an active exception")."""
     if ctx is not None and dist.is_available() and dist.is_initialized():
         ctx.barrier()
         dist.destroy_process_group()

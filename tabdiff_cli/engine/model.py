@@ -107,7 +107,7 @@ class FittedModel:
         forbid_missing: bool = False,
         decode: Decode | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """Yield the rows [start_row, start_row + num_rows) of seed's sample, batch by batch.
+        """Yield the rows [start_row, start_row + num_rows) of the sample of `seed`, batch by batch.
 
         batch_size is rounded up to whole blocks of BLOCK_ROWS rows; the rows do not depend on it.
         known: (values, mask) in encoded space, each (n_features,) or (num_rows, n_features): the given

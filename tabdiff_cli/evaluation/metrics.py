@@ -50,7 +50,7 @@ _SUPPORT_K = 5
 _SUPPORT_MAX_ROWS = 5000
 _DCR_MAX_QUERIES = 5000
 # One-hot width per categorical column; rarer levels share one "other" column so that an ID-like column cannot
-# blow up memory (../shared/cases c09).
+# blow up memory (tests/cases c09).
 _MAX_ONE_HOT = 50
 # A classification target with at most this many integer levels is treated as classes, not a quantity.
 _MAX_INTEGER_CLASSES = 10

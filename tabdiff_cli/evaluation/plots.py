@@ -835,7 +835,7 @@ def correlation_difference(
     undefined in one table (a constant or empty column) are left blank and counted in a note.
 
     Drawn: a k x k heatmap, colormap centred on 0 (vmin=-1, vmax=1), cells annotated when k <= 15, title
-    with the mean absolute difference over the column pairs (the "trend" yardstick of DESIGN.md §4 for
+    with the mean absolute difference over the column pairs (the "trend" score of ``tabdiff evaluate`` for
     numeric pairs). With fewer than 2 numeric columns the figure is a panel saying so (no error, so
     ``--kind all`` still works on such tables). Tables over ``max_rows`` rows are subsampled with ``seed``.
     Not in the blog post, which only shows pairplots.

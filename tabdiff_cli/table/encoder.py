@@ -2,7 +2,7 @@
 
 Layout of the encoded matrix x: (n_rows, n_features) float32, in this order of blocks:
 1. numeric coordinates, one per continuous / integer / datetime column, scaled by a StandardScaler
-   (the seed) or a QuantileTransformer to a standard normal (TabDDPM, TabSyn); a missing value is put
+   (the blog recipe) or a QuantileTransformer to a standard normal (TabDDPM, TabSyn); a missing value is put
    at 0 and flagged by its missing-indicator block;
 2. one-hot blocks, one per categorical / boolean column (a missing cell is a level of its own), then
    one spike block per numeric column with spikes (`spike_share`: [its frequent values…, other]), then
@@ -103,11 +103,9 @@ class TableEncoder:
     (and by MIN_SPIKE_ROWS rows; the MAX_SPIKES most frequent) become the levels of a spike block
     [v_1, …, v_k, other] beside its quantile-normal coordinate, learned by cross-entropy like a category;
     a row decodes to v_j when its spike block says so, else from its number, quantile-transformed over the
-    column's other values (`_without_spikes`). Adult's hours_per_week is 40
-    in 46.7 % of the rows, and as a number alone it came out 40 in 49.9 %, and in 37.3 % of the
-    Self-emp-not-inc rows against 26.7 % (a mixed discrete/continuous column, as the mode indicator of
-    CTGAN's mode-specific normalization, Xu et al. 2019, §4.2, but for exact values). Only with the
-    quantile transform; 0 = off (the blog recipe).
+    column's other values (`_without_spikes`); Adult's hours_per_week is 40 in 46.7 % of the rows. A mixed
+    discrete/continuous column, as the mode indicator of CTGAN's mode-specific normalization (Xu et al. 2019,
+    §4.2), but for exact values. Only with the quantile transform; 0 = off (the blog recipe).
     """
 
     def __init__(self, schema: Schema, numeric_transform: str = "quantile",
@@ -305,9 +303,8 @@ class TableEncoder:
         """(num with every spike cell set to NaN, (n_rows, n_numeric) bool mask of those cells).
 
         The quantile transform of a column with spikes is fitted on, and maps, its other values only, so
-        the whole normal line decodes to non-spike values: with the spikes' rank intervals left in (40
-        hours a week spans 47 % of them), 20 % of Adult's generated 'other' rows fell inside one and
-        decoded as the spike (spike_share 0.05, 150 s fit).
+        the whole normal line decodes to non-spike values: with the spikes' rank intervals left in, a generated
+        'other' row that falls inside one decodes as the spike.
         """
         at_spike = np.zeros(num.shape, dtype=bool)
         for i, name in enumerate(self.numeric_cols):
