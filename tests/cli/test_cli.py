@@ -670,3 +670,25 @@ def test_infer_prints_a_row_of_numbers_with_one_number_of_decimals():
     assert _same_decimals([12345.6, 80.0]) == ["12346", "80"]
     assert _same_decimals([0.0123, 0.5]) == ["0.0123", "0.5000"]
     assert _same_decimals([0.0, None]) == ["0", ""]
+
+
+def test_fit_honours_the_config_files_na_values_and_epochs(tmp_path):
+    """Every config value on every path: `data.na_values` from a YAML file was ignored by fit unless
+    --na-values was also passed, and `--epochs` was ignored under the default recipe's "auto" steps."""
+    from tabdiff_cli.engine.checkpoint import load_checkpoint
+
+    rng = np.random.default_rng(0)
+    amount = rng.normal(size=60).round(2).astype(str)
+    amount[:12] = "-"
+    (tmp_path / "t.csv").write_text("amount,kind\n" + "\n".join(
+        f"{a},{k}" for a, k in zip(amount, rng.choice(["x", "y"], 60), strict=True)) + "\n")
+    (tmp_path / "c.yaml").write_text("data:\n  na_values: ['-']\ntraining:\n  steps: 4\n")
+    assert_ok(tabdiff("fit", tmp_path / "t.csv", "--config", tmp_path / "c.yaml", "--seed", 0, "--quiet",
+                      "--model", tmp_path / "m.ckpt"))
+    _, header = load_checkpoint(tmp_path / "m.ckpt")
+    spec = next(c for c in header["encoder"]["schema"]["columns"] if c["name"] == "amount")
+    assert spec["kind"] == "continuous" and spec["missing_rate"] == pytest.approx(0.2)
+    assert header["meta"]["steps"] == 4
+    assert_ok(tabdiff("fit", tmp_path / "t.csv", "--config", tmp_path / "c.yaml", "--epochs", 3, "--seed", 0,
+                      "--quiet", "--model", tmp_path / "e.ckpt"))
+    assert load_checkpoint(tmp_path / "e.ckpt")[1]["meta"]["steps"] == 3  # 60 rows: one full batch an epoch
