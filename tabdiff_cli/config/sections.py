@@ -28,6 +28,7 @@ PREDICTIONS = ("eps", "mixed")
 TIME_SAMPLING = ("uniform", "lognormal")
 LR_SCHEDULES = ("constant", "cosine")
 SAMPLER_NAMES = ("ancestral", "ddim", "dpmpp2m")  # diffusion.samplers.SAMPLERS has one class per name
+TIME_GRIDS = ("uniform", "logsnr", "edm")  # diffusion.sampling.time_grid
 SCHEDULES = ("sigmoid",)
 
 
@@ -135,6 +136,9 @@ class SamplingConfig:
 
     eta: DDIM's stochasticity. guidance: reconstruction-guidance weight when an inpainting model conditions.
     resample: RePaint re-noising rounds per step when an inpainting model conditions.
+    grid: the times visited: "uniform" in t, "logsnr" (equal log-SNR steps) or "edm" (Karras et al.'s rho = 7).
+    draw_levels: each step moves a categorical block towards a level drawn from its probabilities rather
+        than towards their mean (mixed prediction; diffusion/samplers.py).
     """
 
     sampler: str = "ancestral"
@@ -143,6 +147,8 @@ class SamplingConfig:
     batch_size: int | str = AUTO
     guidance: float = 3.0
     resample: int = 2
+    grid: str = "uniform"
+    draw_levels: bool = False
 
 
 SECTIONS = {"data": DataConfig, "schedule": ScheduleConfig, "model": ModelConfig, "training": TrainingConfig,
@@ -204,7 +210,7 @@ LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
     "training": {"epochs": 5000, "steps": None, "batch_size": None, "lr": 3e-4, "lr_schedule": "constant",
                  "warmup_steps": 0, "ema_decay": None, "noise_draws": 1, "time_sampling": "uniform",
                  "calibration_rows": 0},
-    "sampling": {"steps": 1000, "resample": 2},
+    "sampling": {"steps": 1000, "resample": 2, "grid": "uniform", "draw_levels": False},
 }
 
 
@@ -228,7 +234,7 @@ _SHARE = {("training", "ema_decay"): False, ("training", "min_lr_ratio"): True,
 # (section, key) → the names a string setting may take ("auto" too where the field's default is "auto")
 _NAMES = {("data", "numeric_transform"): NUMERIC_TRANSFORMS, ("model", "prediction"): PREDICTIONS,
           ("training", "time_sampling"): TIME_SAMPLING, ("training", "lr_schedule"): LR_SCHEDULES,
-          ("sampling", "sampler"): SAMPLER_NAMES, ("schedule", "kind"): SCHEDULES}
+          ("sampling", "sampler"): SAMPLER_NAMES, ("schedule", "kind"): SCHEDULES, ("sampling", "grid"): TIME_GRIDS}
 
 
 def _check_ranges(cfg: Config, source: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import torch
 
@@ -28,11 +29,26 @@ from tabdiff_cli.config.sections import SAMPLER_NAMES
 from tabdiff_cli.diffusion.noise import BlockNoise
 from tabdiff_cli.errors import UserError
 
+LevelsFn = Callable[[torch.Tensor, BlockNoise], torch.Tensor]  # (x0_hat (n, d), noise) → x0 with levels drawn
+
 
 class Sampler(ABC):
-    """One reverse step of the VP process (module docstring); `reset()` starts a new trajectory."""
+    """One reverse step of the VP process (module docstring); `reset()` starts a new trajectory.
+
+    levels: for a model with categorical blocks (mixed prediction), a function that draws each block's level
+    from the data estimate's probabilities (MixedPrediction.sample_levels); given, a step moves the one-hot
+    coordinates towards that drawn level instead of towards the probabilities' mean (`draw_x0`). With few
+    steps the true reverse transition of a categorical coordinate is a mixture over its levels, which one
+    Gaussian around the mean misrepresents; drawing the level first samples that mixture.
+    """
 
     name = ""
+    levels: LevelsFn | None = None
+
+    def draw_x0(self, x: torch.Tensor, eps: torch.Tensor, ab_t: float, noise: BlockNoise) -> torch.Tensor:
+        """The data estimate at x, with its categorical levels drawn when `levels` is set."""
+        x0 = predicted_x0(x, eps, ab_t)
+        return x0 if self.levels is None else self.levels(x0, noise)
 
     def reset(self) -> None:  # noqa: B027 (a hook: most samplers keep no state)
         """Forget the state of a previous trajectory (multistep solvers keep some)."""
@@ -53,9 +69,18 @@ class Ancestral(Sampler):
 
     name = "ancestral"
 
+    def __init__(self, levels: LevelsFn | None = None):
+        self.levels = levels
+
     def step(self, x, eps, ab_t, ab_s, final, noise, commit=True):
         alpha = ab_t / ab_s
-        mu = (x - (1 - alpha) / math.sqrt(1 - ab_t) * eps) / math.sqrt(alpha)
+        if self.levels is None:
+            mu = (x - (1 - alpha) / math.sqrt(1 - ab_t) * eps) / math.sqrt(alpha)
+        else:  # the posterior mean of q(x_s | x_t, x0) (Ho et al. 2020, eq. 7) at the drawn x0
+            x0 = self.draw_x0(x, eps, ab_t, noise)
+            if final:
+                return x0
+            mu = (math.sqrt(ab_s) * (1 - alpha) * x0 + math.sqrt(alpha) * (1 - ab_s) * x) / (1 - ab_t)
         if final:
             return mu
         return mu + math.sqrt((1 - alpha) * (1 - ab_s) / (1 - ab_t)) * noise.randn()
@@ -66,11 +91,13 @@ class DDIM(Sampler):
 
     name = "ddim"
 
-    def __init__(self, eta: float = 0.0):
-        self.eta = float(eta)
+    def __init__(self, eta: float = 0.0, levels: LevelsFn | None = None):
+        self.eta, self.levels = float(eta), levels
 
     def step(self, x, eps, ab_t, ab_s, final, noise, commit=True):
-        x0 = predicted_x0(x, eps, ab_t)
+        x0 = self.draw_x0(x, eps, ab_t, noise)
+        if self.levels is not None:  # eps consistent with the drawn x0
+            eps = (x - math.sqrt(ab_t) * x0) / math.sqrt(1 - ab_t)
         sigma = self.eta * math.sqrt((1 - ab_s) / (1 - ab_t)) * math.sqrt(max(0.0, 1 - ab_t / ab_s))
         x_s = math.sqrt(ab_s) * x0 + math.sqrt(max(0.0, 1 - ab_s - sigma**2)) * eps
         if sigma > 0 and not final:
@@ -83,7 +110,8 @@ class DPMSolverPP2M(Sampler):
 
     name = "dpmpp2m"
 
-    def __init__(self) -> None:
+    def __init__(self, levels: LevelsFn | None = None) -> None:
+        self.levels = levels
         self.reset()
 
     def reset(self) -> None:
@@ -91,7 +119,7 @@ class DPMSolverPP2M(Sampler):
         self.h_prev: float | None = None
 
     def step(self, x, eps, ab_t, ab_s, final, noise, commit=True):
-        x0 = predicted_x0(x, eps, ab_t)
+        x0 = self.draw_x0(x, eps, ab_t, noise)
         alpha_t, sigma_t = math.sqrt(ab_t), math.sqrt(1 - ab_t)
         alpha_s, sigma_s = math.sqrt(ab_s), math.sqrt(max(0.0, 1 - ab_s))
         # the final step reaches t = 0, lambda = +inf: the update reduces to alpha_s·D
@@ -112,8 +140,9 @@ SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (Ancestral, DDIM,
 assert tuple(SAMPLERS) == SAMPLER_NAMES  # config names what exists here
 
 
-def make_sampler(name: str, eta: float = 0.0) -> Sampler:
-    """A fresh sampler by name (eta: DDIM's stochasticity). Errors: UserError for an unknown name."""
+def make_sampler(name: str, eta: float = 0.0, levels: LevelsFn | None = None) -> Sampler:
+    """A fresh sampler by name (eta: DDIM's stochasticity; levels: see Sampler). Errors: UserError for an
+    unknown name."""
     if name not in SAMPLERS:
         raise UserError(f"unknown sampler '{name}'; known: {', '.join(SAMPLERS)}")
-    return DDIM(eta) if name == "ddim" else SAMPLERS[name]()
+    return DDIM(eta, levels) if name == "ddim" else SAMPLERS[name](levels)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import torch
 
+from tabdiff_cli.config.sections import TIME_GRIDS
 from tabdiff_cli.diffusion.noise import BlockNoise
 from tabdiff_cli.diffusion.samplers import Sampler, make_sampler, predicted_x0
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule
@@ -37,6 +38,39 @@ EpsFn = Callable[..., torch.Tensor]  # eps_fn(x: (n, d), t: (1, 1)[, known: (n, 
 def alpha_bar_at(schedule: SigmoidSchedule, t: float) -> float:
     """alpha_bar(t) of a time t given as a Python float, computed in float64."""
     return float(schedule.alpha_bar(torch.tensor(t, dtype=torch.float64)))
+
+
+GRIDS = TIME_GRIDS
+EDM_RHO = 7.0  # Karras et al. 2022, eq. 5
+GRID_T_MIN = 0.005  # the last noisy time of the "logsnr" and "edm" grids: the uniform grid's at 200 steps
+
+
+def time_grid(steps: int, kind: str, schedule: SigmoidSchedule) -> list[float]:
+    """The times t_0 = 1 > t_1 > … > t_steps = 0 the reverse process visits.
+
+    "uniform": t_k = (steps − k)/steps. "logsnr": equal steps of the log signal-to-noise ratio
+    lambda = log(ab/(1 − ab)) between t = 1 and t = GRID_T_MIN. "edm": the noise levels
+    sigma = sqrt((1 − ab)/ab) of Karras et al. 2022, eq. 5 (rho = 7) between the same two times. Both are
+    mapped back to t through the schedule. Errors: UserError for another kind.
+    """
+    if kind == "uniform":
+        return [k / steps for k in range(steps, -1, -1)]
+    if kind not in GRIDS:
+        raise UserError(f"unknown time grid '{kind}'; known: {', '.join(GRIDS)}")
+    if steps == 1:
+        return [1.0, 0.0]
+    ab_max, ab_min = alpha_bar_at(schedule, 1.0), alpha_bar_at(schedule, GRID_T_MIN)
+    if kind == "logsnr":
+        lam_lo, lam_hi = math.log(ab_max / (1 - ab_max)), math.log(ab_min / (1 - ab_min))
+        ab = torch.sigmoid(torch.linspace(lam_lo, lam_hi, steps, dtype=torch.float64))
+    else:
+        s_max, s_min = math.sqrt((1 - ab_max) / ab_max), math.sqrt((1 - ab_min) / ab_min)
+        ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
+        sigma = (s_max ** (1 / EDM_RHO) + ramp * (s_min ** (1 / EDM_RHO) - s_max ** (1 / EDM_RHO))) ** EDM_RHO
+        ab = 1 / (1 + sigma**2)
+    ts = [float(v) for v in schedule.t_of_alpha_bar(ab)]
+    ts[0], ts[-1] = 1.0, GRID_T_MIN
+    return ts + [0.0]
 
 
 class KnownCells:
@@ -137,23 +171,24 @@ def known_cells(mask: torch.Tensor | None, x0: torch.Tensor | None, schedule: Si
 
 @torch.no_grad()
 def sample_loop(eps_fn: EpsFn, schedule: SigmoidSchedule, noise: BlockNoise, sampler: str | Sampler = "ancestral",
-                steps: int = 1000, known: KnownCells | None = None, eta: float = 0.0) -> torch.Tensor:
-    """Run the reverse process from x_1 ~ N(0, I) to x_0 on the grid t = k/steps.
+                steps: int = 1000, known: KnownCells | None = None, eta: float = 0.0,
+                grid: str = "uniform") -> torch.Tensor:
+    """Run the reverse process from x_1 ~ N(0, I) to x_0 on the time grid `grid` (time_grid).
 
     eps_fn(x: (n, d), t: (1, 1)[, known]) → eps (n, d); noise: the run's BlockNoise (n = noise.n_rows);
     sampler: a name of diffusion.samplers.SAMPLERS or a Sampler (eta: DDIM's); known: what is given
     (`known_cells`; None: nothing). Returns x0: (n, d) float32.
-    Errors: UserError for an unknown sampler or steps < 1.
+    Errors: UserError for an unknown sampler or grid, or steps < 1.
     """
     sampler = make_sampler(sampler, eta) if isinstance(sampler, str) else sampler
     if steps < 1:
         raise UserError(f"--steps must be at least 1, got {steps}")
+    times = time_grid(steps, grid, schedule)
     sampler.reset()
     x = noise.randn()
     known = (known or KnownCells()).to(noise.device, x.dtype)
     x = known.start(x)
-    for k in range(steps, 0, -1):
-        t, s = k / steps, (k - 1) / steps
+    for t, s in zip(times[:-1], times[1:], strict=True):
         ab_t, ab_s = alpha_bar_at(schedule, t), alpha_bar_at(schedule, s)
         t_in = torch.full((1, 1), t, device=noise.device, dtype=x.dtype)
         for r in range(known.rounds + 1):

@@ -33,6 +33,7 @@ from tabdiff_cli.diffusion.noise import (
     fixed_shape_eps,
 )
 from tabdiff_cli.diffusion.parameterization import EpsilonPrediction, MixedPrediction, make_parameterization
+from tabdiff_cli.diffusion.samplers import make_sampler
 from tabdiff_cli.diffusion.sampling import known_cells, sample_loop
 from tabdiff_cli.diffusion.schedule import SigmoidSchedule, make_schedule
 from tabdiff_cli.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -106,6 +107,8 @@ class FittedModel:
         start_row: int = 0,
         forbid_missing: bool = False,
         decode: Decode | None = None,
+        grid: str | None = None,
+        draw_levels: bool | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the rows [start_row, start_row + num_rows) of the sample of `seed`, batch by batch.
 
@@ -114,6 +117,8 @@ class FittedModel:
         coordinates (inpainted, or fed clean to a conditional network). resample, guidance: RePaint rounds and
         guidance weight (diffusion/sampling.py; guidance None: config.auto.default_guidance). forbid_missing:
         never decode an empty cell (imputation). decode(x0, rng, first_row) replaces the encoder's decoder.
+        grid, draw_levels: the time grid and the categorical step (None: the config's sampling.grid and
+        sampling.draw_levels; diffusion/sampling.py, diffusion/samplers.py).
         start_row must be a multiple of BLOCK_ROWS (shards).
         Errors: UserError for num_rows < 1, an unknown sampler or a guidance weight out of range.
         """
@@ -134,6 +139,8 @@ class FittedModel:
         d = self.encoder.n_features
         batch_blocks = max(1, math.ceil(batch_size / BLOCK_ROWS))
         eps_fn = self._eps_fn(net, dev)
+        draw = sc.draw_levels if draw_levels is None else draw_levels
+        levels = self._levels_fn(forbid_missing) if draw and self.levels_drawn else None
         done = 0
         while done < num_rows:
             n = min(batch_blocks * BLOCK_ROWS, num_rows - done)
@@ -142,8 +149,9 @@ class FittedModel:
             mask, values = self._known_batch(known, done, n)
             cells = known_cells(mask, values, self.schedule, clean=self.config.model.conditional,
                                 resample=resample, guidance=weight)
-            x = sample_loop(eps_fn, self.schedule, BlockNoise(seed, first_block, n, d, dev), sampler=sampler,
-                            steps=steps, known=cells, eta=sc.eta)
+            x = sample_loop(eps_fn, self.schedule, BlockNoise(seed, first_block, n, d, dev),
+                            sampler=make_sampler(sampler, sc.eta, levels), steps=steps, known=cells,
+                            grid=grid or sc.grid)
             x = self._draw_levels(x, seed, first_block, forbid_missing)
             rng = np.random.default_rng(block_seed(seed, first_block, stream=STREAM_DECODE))
             x_np = x.float().cpu().numpy()
@@ -176,6 +184,13 @@ class FittedModel:
             values, mask = np.broadcast_to(values, (n, d)), np.broadcast_to(mask, (n, d))
         return (torch.as_tensor(np.ascontiguousarray(mask), dtype=torch.bool),
                 torch.as_tensor(np.ascontiguousarray(values), dtype=torch.float32))
+
+    def _levels_fn(self, forbid_missing: bool):
+        """levels(x0_hat, noise): x0_hat with each one-hot block's level drawn from its probabilities, the
+        uniforms from the step's noise (diffusion.samplers.Sampler.levels)."""
+        objective, nb = self.objective, self.objective.n_blocks
+        exclude = torch.as_tensor(self.encoder.missing_coordinates()) if forbid_missing else None
+        return lambda x0, noise: objective.sample_levels(x0, noise.rand()[:, :nb], exclude)
 
     def _draw_levels(self, x: torch.Tensor, seed: int, first_block: int, forbid_missing: bool) -> torch.Tensor:
         """x with each one-hot block's level drawn from its final probabilities (mixed prediction)."""

@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.table.layout import Layout
-from tabdiff_cli.table.quantile import TIE_STREAM, quantile_normal
+from tabdiff_cli.table.quantile import TIE_STREAM, quantile_inverse, quantile_midrank, quantile_normal
 from tabdiff_cli.table.schema import ColumnSpec, Schema, numeric_values
 
 NUMERIC_KINDS = ("continuous", "integer", "datetime")
@@ -131,7 +130,9 @@ class TableEncoder:
         self.levels: dict[str, list[Any]] = {}  # per categorical column; None = the missing level
         self.rare: dict[str, dict[str, list]] = {}  # {"values": [...], "p": [...]}
         self.spikes: dict[str, list[float]] = {}  # per numeric column with spikes: its spike values
-        self.numeric_scaler: Any = None
+        # the fitted numeric scaling, applied in numpy: {"type": "standard", "mean", "scale", "var"} or
+        # {"type": "quantile", "quantiles": (n_quantiles, n_numeric), "references": (n_quantiles,)}; {} if none
+        self.scaler: dict[str, Any] = {}
         # "spread": tied values fill their quantile interval (quantile_normal); "midrank": sklearn's own
         # transform (checkpoints written before this existed)
         self.tie_transform = "spread"
@@ -238,13 +239,17 @@ class TableEncoder:
         self.missing_cols = [name for name in self.numeric_cols if missing_rates[name] > 0]
         freqs += [np.array([1.0 - missing_rates[name], missing_rates[name]]) for name in self.missing_cols]
         num, _ = self._without_spikes(self._numeric_matrix(df if sub is None else df.iloc[sub]))
-        if num.shape[1]:
-            if self.numeric_transform == "standard":
-                self.numeric_scaler = StandardScaler().fit(num)
-            else:
-                self.numeric_scaler = QuantileTransformer(
-                    output_distribution="normal", n_quantiles=max(2, min(1000, len(num))),
-                    subsample=10**9, random_state=0).fit(num)
+        # scikit-learn fits the scalers; transform and inverse_transform apply their arrays in numpy
+        from sklearn.preprocessing import QuantileTransformer, StandardScaler
+
+        if num.shape[1] and self.numeric_transform == "standard":
+            sc = StandardScaler().fit(num)
+            self.scaler = {"type": "standard", "mean": sc.mean_, "scale": sc.scale_, "var": sc.var_}
+        elif num.shape[1]:
+            qt = QuantileTransformer(output_distribution="normal", n_quantiles=max(2, min(1000, len(num))),
+                                     subsample=10**9, random_state=0).fit(num)
+            self.scaler = {"type": "quantile", "quantiles": qt.quantiles_, "references": qt.references_,
+                           "n_quantiles": int(qt.n_quantiles_)}
         if self.categorical_encoding == "standardized" and freqs:
             if sub is None:  # exactly the blog recipe's StandardScaler over the 0/1 coordinates
                 sc = StandardScaler().fit(self._onehot_raw(df))
@@ -404,11 +409,14 @@ class TableEncoder:
         self._check_fitted()
         num, at_spike = self._without_spikes(self._numeric_matrix(df))
         if num.shape[1]:
-            if isinstance(self.numeric_scaler, QuantileTransformer) and self.tie_transform == "spread":
+            sc = self.scaler
+            if sc["type"] == "quantile" and self.tie_transform == "spread":
                 rng = None if tie_seed is None else np.random.default_rng((TIE_STREAM, int(tie_seed)))
-                num = quantile_normal(num, self.numeric_scaler.quantiles_, self.numeric_scaler.references_, rng)
-            else:
-                num = self.numeric_scaler.transform(num)
+                num = quantile_normal(num, sc["quantiles"], sc["references"], rng)
+            elif sc["type"] == "quantile":
+                num = quantile_midrank(num, sc["quantiles"], sc["references"])
+            else:  # as StandardScaler.transform: (x − mean) / scale
+                num = (np.asarray(num, dtype=np.float64) - sc["mean"]) / sc["scale"]
             if at_spike.any():
                 # a spike row's number carries nothing its spike block does not: independent N(0, 1) noise
                 # (smooth for eps prediction), or 0 for given values
@@ -477,8 +485,10 @@ class TableEncoder:
         n = x.shape[0]
         k = self.n_numeric
         num = x[:, :k]
-        if k and n:  # scikit-learn's scalers refuse zero rows (an empty shard is a table with no rows)
-            num = self.numeric_scaler.inverse_transform(num)
+        if k and self.scaler["type"] == "quantile":
+            num = quantile_inverse(num, self.scaler["quantiles"], self.scaler["references"])
+        elif k:  # as StandardScaler.inverse_transform: x·scale + mean
+            num = num * self.scaler["scale"] + self.scaler["mean"]
         onehot = self.unscale_onehot(x[:, k:])
         out: dict[str, pd.Series] = {}
         blocks = {b.column + ":" + b.kind: b for b in self.blocks}
@@ -565,14 +575,7 @@ class TableEncoder:
     def state_dict(self) -> dict[str, Any]:
         """JSON-safe state: settings, levels, rare tails and the fitted scalers' arrays."""
         self._check_fitted()
-        scaler: dict[str, Any] = {}
-        sc = self.numeric_scaler
-        if isinstance(sc, StandardScaler):
-            scaler = {"type": "standard", "mean": sc.mean_.tolist(), "scale": sc.scale_.tolist(),
-                      "var": sc.var_.tolist()}
-        elif isinstance(sc, QuantileTransformer):
-            scaler = {"type": "quantile", "quantiles": sc.quantiles_.tolist(),
-                      "references": sc.references_.tolist(), "n_quantiles": int(sc.n_quantiles_)}
+        scaler = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self.scaler.items()}
         return {
             "numeric_transform": self.numeric_transform,
             "categorical_encoding": self.categorical_encoding,
@@ -609,20 +612,8 @@ class TableEncoder:
         enc.levels = {k: list(v) for k, v in state["levels"].items()}
         enc.rare = state["rare"]
         sc = state["scaler"]
-        if sc.get("type") == "standard":
-            scaler = StandardScaler()
-            scaler.mean_ = np.asarray(sc["mean"], dtype=np.float64)
-            scaler.scale_ = np.asarray(sc["scale"], dtype=np.float64)
-            scaler.var_ = np.asarray(sc["var"], dtype=np.float64)
-            scaler.n_features_in_ = len(scaler.mean_)
-            enc.numeric_scaler = scaler
-        elif sc.get("type") == "quantile":
-            q = QuantileTransformer(output_distribution="normal", n_quantiles=sc["n_quantiles"])
-            q.quantiles_ = np.asarray(sc["quantiles"], dtype=np.float64)
-            q.references_ = np.asarray(sc["references"], dtype=np.float64)
-            q.n_quantiles_ = int(sc["n_quantiles"])
-            q.n_features_in_ = q.quantiles_.shape[1]
-            enc.numeric_scaler = q
+        arrays = {"standard": ("mean", "scale", "var"), "quantile": ("quantiles", "references")}.get(sc.get("type"), ())
+        enc.scaler = {k: np.asarray(v, dtype=np.float64) if k in arrays else v for k, v in sc.items()}
         if state.get("onehot_mean") is not None:
             enc.onehot_mean = np.asarray(state["onehot_mean"], dtype=np.float64)
             enc.onehot_scale = np.asarray(state["onehot_scale"], dtype=np.float64)

@@ -212,9 +212,21 @@ def test_checkpoints_without_the_tie_setting_keep_sklearns_transform(mixed_df):
     old = TableEncoder.from_state(state)
     assert old.tie_transform == "midrank"
     num = enc.n_numeric
-    expected = enc.numeric_scaler.transform(old._numeric_matrix(mixed_df))
+    from sklearn.preprocessing import QuantileTransformer
+
+    qt = QuantileTransformer(output_distribution="normal", n_quantiles=enc.scaler["n_quantiles"])
+    qt.quantiles_, qt.references_ = enc.scaler["quantiles"], enc.scaler["references"]
+    qt.n_quantiles_, qt.n_features_in_ = enc.scaler["n_quantiles"], num
+    matrix = old._numeric_matrix(mixed_df)
+    expected = qt.transform(matrix)
     got = old.transform(mixed_df, dtype=np.float64)[:, :num]
-    assert np.allclose(np.nan_to_num(expected, nan=0.0), got)
+    assert np.array_equal(np.nan_to_num(expected, nan=0.0), got)  # scikit-learn's transform, bit for bit
+    from tabdiff_cli.table.quantile import quantile_inverse
+
+    z = np.random.default_rng(0).normal(size=(500, num)) * 3  # far tails included
+    z[:5] = np.nan
+    assert np.array_equal(qt.inverse_transform(z), quantile_inverse(z, qt.quantiles_, qt.references_),
+                          equal_nan=True)
 
 
 def spiky_table(n=2000, seed=0):
