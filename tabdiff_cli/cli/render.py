@@ -279,3 +279,17 @@ def evaluation_report(report: dict) -> Group:
     return Group(*parts)
 
 
+
+
+def report_written(report: dict, out) -> str:
+    """The line `tabdiff report` prints: the file and its headline scores (the detection judge named)."""
+    from tabdiff_cli.evaluation.report import detection_judge
+
+    c2st, priv = report["c2st"], report["privacy"]
+    parts = [f"shape {_num(report['shape']['mean'], '{:.3f}')}", f"trend {_num(report['trend']['mean'], '{:.3f}')}"]
+    judge = detection_judge(c2st)
+    if judge:
+        parts.append(f"detection ({judge.replace('_', ' ')}) {_num(c2st[judge], '{:.3f}')}")
+    if priv.get("dcr_score") is not None:
+        parts.append(f"DCR score {_num(priv['dcr_score'], '{:.3f}')} (ideal 0.5)")
+    return f"wrote {out}: " + " · ".join(parts)
