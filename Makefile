@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 OUT ?= outputs
 
-.PHONY: install demo test lint bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning bench-conditioning-inverse bench-conditioning-recipes clean
+.PHONY: install demo test lint report-screenshot bench-judges bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning bench-conditioning-inverse bench-conditioning-recipes clean
 
 $(BIN)/tabdiff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,23 @@ bench-conditioning-inverse: install
 bench-conditioning-recipes: install
 	$(PY) benchmarks/bench_conditioning.py --seeds 0,1 --small-config configs/inverse.yaml \
 		--out benchmarks/RESULTS_conditioning_recipes.md
+
+# The quality report of built-in Iris, rendered by headless Chromium (Debian: apt-get install chromium) into
+# docs/report_screenshot.png: what a person sees when they open `tabdiff report`'s page.
+CHROMIUM ?= chromium
+report-screenshot: install
+	@command -v $(CHROMIUM) >/dev/null || { echo "needs $(CHROMIUM) (apt-get install chromium)"; exit 1; }
+	mkdir -p $(OUT)
+	$(BIN)/tabdiff fit iris --model $(OUT)/iris.ckpt --seed 0 -q
+	$(BIN)/tabdiff sample -m $(OUT)/iris.ckpt --n 150 --seed 0 --out $(OUT)/iris_generated.csv -q
+	$(BIN)/tabdiff report iris $(OUT)/iris_generated.csv --model $(OUT)/iris.ckpt --out $(OUT)/iris_report.html
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+		--disable-sync --no-first-run --hide-scrollbars --user-data-dir=$$(mktemp -d) \
+		--screenshot=docs/report_screenshot.png --window-size=1280,2400 file://$(abspath $(OUT))/iris_report.html
+
+# what the detection judges cost on Adult (docs/evaluation.md)
+bench-judges: install
+	$(PY) benchmarks/bench_judges.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

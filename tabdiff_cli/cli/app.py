@@ -15,7 +15,8 @@ app = typer.Typer(
     "Everyday use:\n\n"
     "  tabdiff fit iris.csv            # learn the table, writes model.ckpt\n\n"
     "  tabdiff sample --n 150          # 150 new rows to generated.csv\n\n"
-    "  tabdiff plot iris.csv generated.csv   # pairplots side by side",
+    "  tabdiff plot iris.csv generated.csv   # pairplots side by side\n\n"
+    "  tabdiff report iris.csv generated.csv --model model.ckpt   # quality report, one HTML page",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -51,6 +51,11 @@ ConditionalOpt = Annotated[bool | None, typer.Option(
          "config's; auto: tables over 1,024 rows).")]
 FitDeviceOpt = Annotated[str | None, typer.Option(help="auto | cpu | cuda (default: the config's training.device; "
                                                  "auto: CUDA when available, the CPU for tables up to 1,024 rows).")]
+RealArg = Annotated[str, typer.Argument(metavar="REAL", help="Real (training) table: file or built-in name.")]
+GeneratedArg = Annotated[str, typer.Argument(metavar="GENERATED", help="Generated table file.")]
+ScoreCategoricalOpt = Annotated[list[str] | None, typer.Option(help="Extra columns to score as categorical.")]
+ScoreSeedOpt = Annotated[int, typer.Option(help="Seed for cross-validation folds and subsampling.")]
+MaxRowsOpt = Annotated[int, typer.Option(help="Rows per table used by the classifiers.")]
 NaOpt = Annotated[list[str] | None, typer.Option(help="Cell texts read as missing (default: the config's "
                                                  "data.na_values: '', NA, N/A, NaN, nan, null, NULL, ?).")]
 
@@ -266,14 +271,14 @@ def plot(
 @app.command()
 @handle_errors
 def evaluate(
-    real: Annotated[str, typer.Argument(metavar="REAL", help="Real (training) table: file or built-in name.")],
-    generated: Annotated[str, typer.Argument(metavar="GENERATED", help="Generated table file.")],
+    real: RealArg,
+    generated: GeneratedArg,
     test: Annotated[str | None, typer.Option(help="Held-out real rows (needed for TSTR and DCR).")] = None,
     target: Annotated[str | None, typer.Option(help="Target column for TSTR (train on GEN, test on TEST).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the full report as JSON.")] = None,
-    categorical: Annotated[list[str] | None, typer.Option(help="Extra columns to score as categorical.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for cross-validation folds and subsampling.")] = 0,
-    max_rows: Annotated[int, typer.Option(help="Rows per table used by the classifiers.")] = 20000,
+    categorical: ScoreCategoricalOpt = None,
+    seed: ScoreSeedOpt = 0,
+    max_rows: MaxRowsOpt = 20000,
 ) -> None:
     """Measure fidelity (shape, trend, C2ST, alpha-precision/beta-recall), utility (TSTR) and privacy (DCR).
 
@@ -297,6 +302,56 @@ def evaluate(
         text = json.dumps(report, indent=2, allow_nan=False)
         atomic_write(out, lambda p: p.write_text(text, encoding="utf-8"))
         console.print(f"wrote {out}")
+
+
+@app.command()
+@handle_errors
+def report(
+    real: RealArg,
+    generated: GeneratedArg,
+    test: Annotated[str | None, typer.Option(help="Held-out real rows (for TSTR and the DCR baselines).")] = None,
+    model: Annotated[Path | None, typer.Option("--model", "--ckpt", "-m", help="Checkpoint that made GENERATED: "
+                                               "adds its training curve.")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column for TSTR (needs --test).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML page to write.")] = Path("report.html"),
+    categorical: ScoreCategoricalOpt = None,
+    seed: ScoreSeedOpt = 0,
+    max_rows: MaxRowsOpt = 20000,
+) -> None:
+    """Write a quality report: one self-contained HTML page (opens offline) with the scores of `evaluate`,
+    per-column and pairwise figures, detection, privacy, TSTR (--target, --test) and the training curve (--model).
+
+    Examples:
+
+      tabdiff report iris generated.csv --model model.ckpt --out report.html
+
+      tabdiff report adult.csv gen.csv --test adult_test.csv --target income --out adult.html
+    """
+    from tabdiff_cli._version import __version__
+    from tabdiff_cli.evaluation.metrics import discrete_columns
+    from tabdiff_cli.evaluation.report import build_report, check_report_out
+    from tabdiff_cli.table.io import atomic_write, read_table
+
+    check_report_out(out)
+    check_not_an_input(out, "--out", real, generated, *(p for p in (test, model) if p is not None))
+    training = _checkpoint_meta(model) if model is not None else None  # a bad checkpoint fails before the work
+    real_df, gen_df = read_table(real), read_table(generated)
+    test_df = read_table(test) if test else None
+    sources = {"real": real, "synth": generated, "test": test, "model": str(model) if model else None,
+               "generator": f"tabdiff {__version__}"}
+    html, result = build_report(real_df, gen_df, test_df, target, training=training, sources=sources, seed=seed,
+                                discrete_columns=discrete_columns(real_df, split_list(categorical)),
+                                generated=time.strftime("%Y-%m-%d %H:%M"), max_rows=max_rows)
+    atomic_write(out, lambda p: p.write_text(html, encoding="utf-8"))
+    console.print(render.report_written(result, out), highlight=False)
+
+
+def _checkpoint_meta(model: Path) -> dict:
+    """What fit recorded in the checkpoint (loss_history, steps, …), as plain data for the report."""
+    from tabdiff_cli.engine.checkpoint import load_checkpoint
+
+    _, header = load_checkpoint(model)
+    return dict(header.get("meta") or {})
 
 
 @app.command()

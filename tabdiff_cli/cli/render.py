@@ -198,33 +198,45 @@ def _num(value: float | None, fmt: str = "{:.4f}") -> str:
     return "—" if value is None else fmt.format(value)
 
 
-def _evaluation_summary(report: dict) -> Table:
-    """The headline scores of an evaluation report with their ideal values."""
+def _summary_rows(report: dict) -> list[tuple[str, str | None, str, str]]:
+    """(label, key in report["splits"], value, ideal) for each headline score of an evaluation report."""
+    shape, trend, c2st, priv = report["shape"], report["trend"], report["c2st"], report["privacy"]
+    rows = [("shape (KS / TV complement)", "shape", _num(shape["mean"]), "1"),
+            ("  shape error %", None, _num(shape["shape_error_pct"], "{:.2f}"), "0"),
+            ("trend (correlation / contingency)", "trend", _num(trend["mean"]), "1"),
+            ("  trend error %", None, _num(trend["trend_error_pct"], "{:.2f}"), "0"),
+            ("C2ST, logistic regression", "c2st", _num(c2st["logistic_regression"]), "1"),
+            ("C2ST, gradient boosting", "c2st", _num(c2st["gradient_boosting"]), "1"),
+            ("C2ST, XGBoost", "c2st", _num(c2st.get("xgboost")) if c2st.get("xgboost") is not None
+             else "not run", "1"),
+            ("alpha-precision", "alpha_precision", _num(report["alpha_precision"]), "1"),
+            ("beta-recall", "beta_recall", _num(report["beta_recall"]), "1"),
+            ("exact copies of REAL rows", "exact_copy_share", _num(priv["exact_copy_share"], "{:.2%}"), "0 %")]
+    if priv.get("test_exact_copy_share") is not None:
+        rows.append(("  (TEST rows that equal a REAL row)", None, _num(priv["test_exact_copy_share"], "{:.2%}"), ""))
+    rows.append(("DCR median, GEN → REAL", "dcr_synth_median", _num(priv["dcr_synth_median"]), ""))
+    if priv.get("dcr_test_median") is not None:
+        rows.append(("DCR median, TEST → REAL", None, _num(priv["dcr_test_median"]), ""))
+    rows.append(("DCR ratio", "dcr_ratio", _num(priv.get("dcr_ratio"), "{:.3f}"), "≈ 1"))
+    if priv.get("dcr_share") is not None:
+        rows.append(("DCR share", "dcr_share", _num(priv["dcr_share"], "{:.3f}"),
+                     _num(priv["dcr_share_ideal"], "{:.3f}")))
+    if priv.get("dcr_score") is not None:
+        rows.append(("DCR score, equal train / holdout splits", "dcr_score", _num(priv["dcr_score"], "{:.3f}"),
+                     "0.5"))
+    return rows
 
+
+def _evaluation_summary(report: dict) -> Table:
+    """The headline scores of an evaluation report with their ideal values and the tables each compares."""
     summary = Table(title="tabdiff evaluate", title_justify="left")
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     summary.add_column("ideal", justify="right")
-    shape, trend, c2st, priv = report["shape"], report["trend"], report["c2st"], report["privacy"]
-    summary.add_row("shape (KS / TV complement)", _num(shape["mean"]), "1")
-    summary.add_row("  shape error %", _num(shape["shape_error_pct"], "{:.2f}"), "0")
-    summary.add_row("trend (correlation / contingency)", _num(trend["mean"]), "1")
-    summary.add_row("  trend error %", _num(trend["trend_error_pct"], "{:.2f}"), "0")
-    summary.add_row("C2ST, logistic regression", _num(c2st["logistic_regression"]), "1")
-    summary.add_row("C2ST, gradient boosting", _num(c2st["gradient_boosting"]), "1")
-    summary.add_row("alpha-precision", _num(report["alpha_precision"]), "1")
-    summary.add_row("beta-recall", _num(report["beta_recall"]), "1")
-    summary.add_row("exact copies of REAL rows", _num(priv["exact_copy_share"], "{:.2%}"), "0 %")
-    if priv.get("test_exact_copy_share") is not None:
-        summary.add_row(
-            "  (TEST rows that equal a REAL row)", _num(priv["test_exact_copy_share"], "{:.2%}"), ""
-        )
-    summary.add_row("DCR median, GEN → REAL", _num(priv["dcr_synth_median"]), "")
-    if priv.get("dcr_test_median") is not None:
-        summary.add_row("DCR median, TEST → REAL", _num(priv["dcr_test_median"]), "")
-    summary.add_row("DCR ratio", _num(priv.get("dcr_ratio"), "{:.3f}"), "≈ 1")
-    if priv.get("dcr_share") is not None:
-        summary.add_row("DCR share", _num(priv["dcr_share"], "{:.3f}"), _num(priv["dcr_share_ideal"], "{:.3f}"))
+    summary.add_column("compares", style="dim", overflow="fold")
+    splits = report.get("splits", {})
+    for label, key, value, ideal in _summary_rows(report):
+        summary.add_row(label, value, ideal, splits.get(key, "") if key else "")
     return summary
 
 
@@ -267,3 +279,17 @@ def evaluation_report(report: dict) -> Group:
     return Group(*parts)
 
 
+
+
+def report_written(report: dict, out) -> str:
+    """The line `tabdiff report` prints: the file and its headline scores (the detection judge named)."""
+    from tabdiff_cli.evaluation.report import detection_judge
+
+    c2st, priv = report["c2st"], report["privacy"]
+    parts = [f"shape {_num(report['shape']['mean'], '{:.3f}')}", f"trend {_num(report['trend']['mean'], '{:.3f}')}"]
+    judge = detection_judge(c2st)
+    if judge:
+        parts.append(f"detection ({judge.replace('_', ' ')}) {_num(c2st[judge], '{:.3f}')}")
+    if priv.get("dcr_score") is not None:
+        parts.append(f"DCR score {_num(priv['dcr_score'], '{:.3f}')} (ideal 0.5)")
+    return f"wrote {out}: " + " · ".join(parts)

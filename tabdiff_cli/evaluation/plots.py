@@ -905,3 +905,55 @@ def plot_tables(
         marginals(real, synth, targets["marginals"], seed=seed),
         correlation_difference(real, synth, targets["correlation"], seed=seed),
     ]
+
+
+# --------------------------------------------------------------------------------------------------------
+# figures as SVG text, for the HTML report (evaluation/report.py)
+# --------------------------------------------------------------------------------------------------------
+
+
+def _svg_text(fig: Figure) -> str:
+    """``fig`` as a standalone SVG document (text drawn as paths, so no font is needed; no date), closed."""
+    import io
+
+    buffer = io.StringIO()
+    try:
+        fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.15, metadata={"Date": None},
+                    dpi=VECTOR_RASTER_DPI)
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def marginals_svg(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20000, seed: int = 0) -> str:
+    """The figure of :func:`marginals` (one panel per column, real vs generated) as SVG text, not a file.
+    Raises: :class:`PlotError` for an empty table or tables that share no column."""
+    with plt.rc_context(_RC):
+        return _svg_text(_build_marginals(real, synth, max_rows=max_rows, seed=seed))
+
+
+def correlation_svg(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20000, seed: int = 0) -> str:
+    """The figure of :func:`correlation_difference` (heatmap of corr(real) − corr(generated)) as SVG text.
+    Raises: :class:`PlotError` for an empty table or tables that share no column."""
+    with plt.rc_context(_RC):
+        return _svg_text(_build_correlation(real, synth, max_rows=max_rows, seed=seed))
+
+
+def loss_curve_svg(losses: Sequence[float], xlabel: str = "logged point", title: str | None = None) -> str:
+    """A training curve as SVG text: ``losses`` (the mean training loss at each logged point, in order)
+    against their index (1, 2, …). Raises: PlotError when empty."""
+    values = np.asarray([float(v) for v in losses], dtype=float)
+    if values.size == 0:
+        raise PlotError("the training curve has no logged loss")
+    with plt.rc_context(_RC):
+        fig = plt.figure(figsize=(6.0, 2.6), layout="constrained")
+        ax = fig.subplots()
+        ax.plot(np.arange(1, values.size + 1), values, color=REAL_COLOR, linewidth=1.2)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("training loss")
+        ax.grid(True, color="0.9", linewidth=0.6)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        if title:
+            ax.set_title(title, fontsize=8)
+        return _svg_text(fig)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,7 @@ def test_generated_csv_has_iris_columns_and_species(iris_run, iris_df):
         assert iris_df[col].min() <= gen[col].min() and gen[col].max() <= iris_df[col].max()
 
 
-@pytest.mark.parametrize("command", ["fit", "sample", "plot", "evaluate", "impute", "infer"])
+@pytest.mark.parametrize("command", ["fit", "sample", "plot", "evaluate", "report", "impute", "infer"])
 def test_help_has_examples(command):
     result = tabdiff(command, "--help")
     assert result.exit_code == 0
@@ -115,7 +116,7 @@ def test_usage_names_arguments_in_capitals(command, usage):
 def test_top_level_help():
     result = tabdiff("--help")
     assert result.exit_code == 0
-    for command in ("fit", "sample", "plot", "evaluate", "impute", "infer"):
+    for command in ("fit", "sample", "plot", "evaluate", "report", "impute", "infer"):
         assert command in result.output
 
 
@@ -126,6 +127,40 @@ def test_evaluate_writes_json_report(iris_run, tmp_path):
     report = json.loads(out.read_text(encoding="utf-8"))
     assert {"shape", "trend", "c2st"} <= set(report)
     assert "wrote" in result.stdout
+
+
+def test_report_writes_one_self_contained_page(iris_run, tmp_path):
+    out = tmp_path / "r.html"
+    result = tabdiff("report", "iris", iris_run["gen"], "--model", iris_run["ckpt"], "--out", out,
+                     "--max-rows", 300)
+    assert_ok(result)
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and 'id="training"' in html and 'id="detection"' in html
+    assert not re.search(r'(?:src|href)="\s*(?:https?:)?//', html)
+    assert f"wrote {out}" in result.stdout and "shape" in result.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temporary file left
+
+
+def test_report_bad_input_is_one_line_and_writes_nothing(iris_run, tmp_path):
+    out = tmp_path / "r.html"
+    assert_clear_error(tabdiff("report", "iris", tmp_path / "nope.csv", "--out", out), "nope.csv", absent=[out])
+    fewer = tmp_path / "fewer.csv"
+    pd.read_csv(iris_run["gen"]).drop(columns="target").to_csv(fewer, index=False)
+    assert_clear_error(tabdiff("report", "iris", fewer, "--out", out), "'target'", "GEN", absent=[out])
+    assert_clear_error(tabdiff("report", "iris", iris_run["gen"], "--out", tmp_path), "folder")
+    wrong = tmp_path / "r.txt"
+    assert_clear_error(tabdiff("report", "iris", iris_run["gen"], "--out", wrong), "r.txt", ".html", absent=[wrong])
+    assert_clear_error(tabdiff("report", "iris", iris_run["gen"], "--model", tmp_path / "no.ckpt", "--out", out),
+                       "no.ckpt", absent=[out])
+    assert_clear_error(tabdiff("report", "iris", iris_run["gen"], "--target", "target", "--out", out), "--test",
+                       absent=[out])
+    # an --out that is one of the inputs (a table saved with an .html name) is refused before anything is read
+    same = tmp_path / "gen.html"
+    same.write_bytes(iris_run["gen"].read_bytes())
+    assert_clear_error(tabdiff("report", "iris", iris_run["gen"], "--test", same, "--out", same), "gen.html",
+                       "input")
+    assert same.read_bytes() == iris_run["gen"].read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fewer.csv", "gen.html"]
 
 
 # ---------------------------------------------------------------- determinism

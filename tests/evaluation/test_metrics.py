@@ -25,6 +25,7 @@ TOP_KEYS = {
     "privacy",
     "worst_columns",
     "worst_pairs",
+    "splits",
     "warnings",
 }
 NUMERIC = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
