@@ -88,16 +88,16 @@ def package_versions(packages: tuple[str, ...] = VERSIONS) -> dict[str, str]:
 
 
 def environment(packages: tuple[str, ...] = VERSIONS) -> list[str]:
-    """The environment lines of a report (markdown list items): the machine, its load when the report is
-    written, Python and library versions, and the threads torch uses in this process."""
+    """The environment lines of a report (markdown list items): the machine, its load averages now, Python
+    and library versions, and the threads torch uses in this process."""
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
     versions = "; ".join(f"{k} {v}" for k, v in package_versions(packages).items())
     return [f"- Machine: {os.cpu_count()} logical CPUs, {cpu_model()}, {ram()} RAM, GPU {gpu}; "
             f"{platform.platform()}",
-            f"- Load average (1, 5, 15 min) when written: {load_average()} (a shared machine: compare seconds "
-            "within one run only)",
+            f"- Load average (1, 5, 15 min): {load_average()} (a shared machine: compare seconds within one run "
+            "only)",
             f"- Python {platform.python_version()}; {versions}; torch threads {torch.get_num_threads()} "
             f"(OMP_NUM_THREADS {os.environ.get('OMP_NUM_THREADS', 'unset')})"]
 
