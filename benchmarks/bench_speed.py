@@ -25,7 +25,7 @@ TIME PLAN on the reference machine (2 cores shared with other jobs), about 16 mi
 RESULTS_speed.md: Iris per seed ~65 s (blog script 29 s fit, the blog recipe through tabdiff 15 s, the fast
 default 2 s, each child ~5 s of start-up) x 3 seeds; the 100,000-row samples ~2.5 min (the blog script's
 alone 150 s); the sampler sweep ~45 s; Adult ~9 min (read and 400 training steps ~40 s, 1,000,000 rows at
-20 DPM-Solver++ steps ~470 s). --no-adult: ~7 minutes; --quick: ~1 minute.
+20 DPM-Solver++ steps ~470 s). --no-adult: ~7 minutes; --quick: ~2 minutes.
 """
 
 from __future__ import annotations
