@@ -32,11 +32,13 @@ test: install
 lint: install
 	$(BIN)/ruff check tabdiff_cli tests benchmarks
 
+# Benchmarks run from the repository root as modules (`python -m benchmarks.<script> --help`); each writes
+# benchmarks/RESULTS_<name>[_<variant>].md, and benchmarks/README.md lists them with their runtimes.
 # The peers (SDV, ForestDiffusion, mostlyai-engine) get a venv of their own with tabdiff installed editable: they
 # pin pandas/torch ranges that tabdiff does not need. The CPU torch goes in first so that pip does not pull a
 # multi-GB CUDA build; mostlyai-engine's dependencies then bring torchvision/torchaudio builds that break
 # `import mostlyai.engine` (operator torchvision::nms does not exist) and that it never uses: removed.
-# Extra flags: make bench BENCH_ARGS="--quick" (see benchmarks/run_benchmarks.py --help).
+# Extra flags: make bench BENCH_ARGS="--quick" (see python -m benchmarks.bench_peers --help).
 BENCH_VENV ?= .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_ARGS ?=
@@ -49,28 +51,40 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(BENCH_PY) -m pip uninstall -y -q torchvision torchaudio
 	touch $@
 
+# tabdiff against SDV, ForestDiffusion and mostlyai-engine on Iris, Wine and Adult → RESULTS_peers.md, ~54 min
 bench: $(BENCH_VENV)/.installed
-	$(BENCH_PY) benchmarks/run_benchmarks.py $(BENCH_ARGS)
+	$(BENCH_PY) -m benchmarks.bench_peers $(BENCH_ARGS)
 
+# the fast default against the blog recipe on Iris, the samplers, 1,000,000 Adult rows → RESULTS_speed.md, ~16 min
 bench-speed: install
-	$(PY) benchmarks/bench_speed.py
+	$(PY) -m benchmarks.bench_speed
 
+# every table of ../shared/data with the default config, uncapped → RESULTS_tables.md, ~40 min
 bench-tables: install
-	$(PY) benchmarks/bench_tables.py
+	$(PY) -m benchmarks.bench_tables
 
+# fit with 1 and 2 processes (DDP through tabdiff fit --nproc) on Adult: speed and agreement → RESULTS_ddp.md, ~3 min
 bench-ddp: install
-	$(PY) benchmarks/bench_ddp.py
+	$(PY) -m benchmarks.bench_ddp
+
+# correctness and speed on a CUDA GPU (needs one) → RESULTS_cuda.md, ~3 min on an H200
 bench-cuda: install
-	$(PY) benchmarks/bench_cuda.py
+	$(PY) -m benchmarks.bench_cuda
+
+# conditional sampling, imputation and inverse queries, default config → RESULTS_conditioning.md, ~22 min
 bench-conditioning: install
-	$(PY) benchmarks/bench_conditioning.py
-# the small-table inverse-inference recipe (configs/inverse.yaml) on Iris and Wine, ~5 min
+	$(PY) -m benchmarks.bench_conditioning
+
+# the small-table inverse-inference recipe, configs/inverse.yaml, on Iris and Wine
+# → RESULTS_conditioning_inverse.md, ~5 min
 bench-conditioning-inverse: install
-	$(PY) benchmarks/bench_conditioning.py --tables iris,wine --seeds 0,1 --config configs/inverse.yaml \
+	$(PY) -m benchmarks.bench_conditioning --tables iris,wine --seeds 0,1 --config configs/inverse.yaml \
 		--out benchmarks/RESULTS_conditioning_inverse.md
-# the recipe a user would pick per table size: configs/inverse.yaml on Iris and Wine, the default on Adult, ~13 min
+
+# the recipe a user would pick per table size: configs/inverse.yaml on Iris and Wine, the default on Adult
+# → RESULTS_conditioning_recipes.md, ~13 min
 bench-conditioning-recipes: install
-	$(PY) benchmarks/bench_conditioning.py --seeds 0,1 --small-config configs/inverse.yaml \
+	$(PY) -m benchmarks.bench_conditioning --seeds 0,1 --small-config configs/inverse.yaml \
 		--out benchmarks/RESULTS_conditioning_recipes.md
 
 # The quality report of built-in Iris, rendered by headless Chromium (Debian: apt-get install chromium) into

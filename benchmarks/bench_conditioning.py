@@ -1,10 +1,12 @@
 """Inverse inference measured: conditional sampling, imputation, posterior queries → RESULTS_conditioning.md.
 
-    python benchmarks/bench_conditioning.py                          # everything (make bench-conditioning)
-    python benchmarks/bench_conditioning.py --quick                  # smoke test; prints, writes no file
-    python benchmarks/bench_conditioning.py --tables iris --seeds 0,1
-    python benchmarks/bench_conditioning.py --tables iris,wine --seeds 0,1 --config configs/inverse.yaml
-    python benchmarks/bench_conditioning.py --small-config configs/inverse.yaml   # the recipe per table size
+    python -m benchmarks.bench_conditioning                          # everything (make bench-conditioning)
+    python -m benchmarks.bench_conditioning --quick                  # smoke test; prints, writes no file
+    python -m benchmarks.bench_conditioning --tables iris --seeds 0,1
+    python -m benchmarks.bench_conditioning --tables iris,wine --seeds 0,1 --config configs/inverse.yaml \\
+        --out benchmarks/RESULTS_conditioning_inverse.md             # make bench-conditioning-inverse
+    python -m benchmarks.bench_conditioning --seeds 0,1 --small-config configs/inverse.yaml \\
+        --out benchmarks/RESULTS_conditioning_recipes.md             # the recipe per table size (…-recipes)
 
 Every model is `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)`: the packaged default config,
 Adult included (6,400 steps, about 7 minutes here; --adult-max-time caps it), except that --quick caps
@@ -13,7 +15,7 @@ Iris/Wine at 100 steps and Adult at 20 s; --config fits every model with that co
 conditional questions, the default for a large one), so that one run scores the recipe a user would pick
 for each table.
 A setting is (resample, guidance): the extra RePaint rounds per reverse step and the reconstruction-guidance
-weight (sampler.sample_loop); the defaults are resample 2 and guidance 3. What is measured
+weight (tabdiff_cli.diffusion.sampling.sample_loop); the defaults are resample 2 and guidance 3. What is measured
 (section numbers as in the report):
 
 1. Conditional fidelity, Iris (model fitted on all 150 rows). For each species s, 500 rows sampled with
@@ -63,25 +65,21 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import sys
 import time
 import traceback
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-SHARED_DATA = Path(os.environ.get("TABDIFF_SHARED", REPO.parent / "shared")) / "data"
-RESULTS = HERE / "RESULTS_conditioning.md"
+from benchmarks.common import BENCH_DIR, REPO, add_data_dir, command_line, environment, write_report
+
+RESULTS = BENCH_DIR / "RESULTS_conditioning.md"
 
 SPLIT_SEED = 0          # fixed by the issue: Iris/Wine split (stratified, seed 0), the Adult test subsample
 TEST_SHARE = 0.2
@@ -162,19 +160,20 @@ def fmt(v: Any, nd: int = 3) -> str:
 def load_small(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(whole table, train, test) for a built-in: stratified 80/20 split with seed 0."""
     from sklearn.model_selection import train_test_split
-    from tabdiff_cli.io import load_builtin
+
+    from tabdiff_cli.table.io import load_builtin
 
     df = load_builtin(name)
     train, test = train_test_split(df, test_size=TEST_SHARE, stratify=df["target"], random_state=SPLIT_SEED)
     return df, train.reset_index(drop=True), test.reset_index(drop=True)
 
 
-def load_adult(test_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, test subsample of test_rows rows, seeded) from the shared Adult files."""
-    from tabdiff_cli.io import read_table
+def load_adult(test_rows: int, data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test subsample of test_rows rows, seeded) from data_dir's adult.csv and adult_test.csv."""
+    from tabdiff_cli import read_table
 
-    train = read_table(SHARED_DATA / "adult.csv")
-    test = read_table(SHARED_DATA / "adult_test.csv")
+    train = read_table(data_dir / "adult.csv")
+    test = read_table(data_dir / "adult_test.csv")
     if test_rows < len(test):
         test = test.sample(test_rows, random_state=SPLIT_SEED)
     return train.reset_index(drop=True), test.reset_index(drop=True)
@@ -214,7 +213,7 @@ def kinds(synth) -> tuple[list[str], list[str]]:
 
 def species_record(real: pd.DataFrame, gen: pd.DataFrame, species: str, seed: int) -> dict:
     """Per numeric column |Δmean|/std_real and std_gen/std_real with their checks; C2ST LR of real vs gen."""
-    from tabdiff_cli.evaluate import evaluate_tables
+    from tabdiff_cli import evaluate_tables
 
     cols = []
     for c in [c for c in real.columns if c != "target"]:
@@ -305,7 +304,7 @@ def shape_without(report: dict, drop: str) -> float:
 
 def adult_conditional(synth, train: pd.DataFrame, seed: int, plan: Plan) -> dict:
     """Shape error % of income=>50K rows vs real >50K rows, and of unconditional rows vs all training rows."""
-    from tabdiff_cli.evaluate import evaluate_tables
+    from tabdiff_cli import evaluate_tables
 
     _, cat = kinds(synth)
     parsed = synth.parse_conditions(["income=>50K"])
@@ -400,7 +399,7 @@ def snap_unseen(synth, holed: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Observed cells the fitted encoder cannot encode, made encodable: a number in a one-hot encoded
     (discrete integer) column moves to the nearest training value, an unseen category is emptied.
     Returns (the frame, how many cells changed)."""
-    from tabdiff_cli.encoder import RARE
+    from tabdiff_cli.table.encoder import RARE
 
     enc, out, changed = synth.encoder, holed.copy(), 0
     for name in enc.categorical_cols:
@@ -575,34 +574,6 @@ def versus_knn(td: dict, knn: dict) -> dict:
 
 
 # ------------------------------------------------------------ the report
-
-def environment() -> list[str]:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    ram = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                  if x.startswith("MemTotal"))
-        ram = f"{kb / 2**20:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    versions = []
-    for pkg in ("tabdiff", "torch", "numpy", "pandas", "scikit-learn"):
-        try:
-            versions.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{pkg} not installed")
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
-    return [f"- Machine: {os.cpu_count()} logical CPUs, {cpu}, {ram} RAM, GPU {gpu}; {platform.platform()}; "
-            f"load average at the end {load} (a shared machine: compare seconds within one run only)",
-            f"- Python {platform.python_version()}; {'; '.join(versions)}"]
-
 
 def section_iris_conditional(recs: list[dict], refs: list[dict], plan: Plan) -> tuple[list[str], list[str]]:
     head = ["| seed | resample | species | checks passed | worst \\|Δmean\\|/std (column) "
@@ -814,12 +785,6 @@ def section_rare(recs: list[dict]) -> tuple[list[str], list[str]]:
     return lines, fails
 
 
-def write_atomic(path: Path, text: str) -> None:
-    from tabdiff_cli.io import atomic_write
-
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 # ------------------------------------------------------------ main
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -837,7 +802,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="config file for the Iris and Wine models only (default: as --config); Adult keeps "
                          "--config")
     ap.add_argument("--out", type=Path, default=None,
-                    help=f"report path (default {RESULTS.relative_to(REPO)})")
+                    help=f"report path (default {RESULTS.relative_to(REPO)}; --quick: none, printed only)")
+    add_data_dir(ap)
     args = ap.parse_args(argv)
     args.tables = [t.strip() for t in args.tables.split(",") if t.strip()]
     if not args.tables:  # nothing to measure would still rewrite the report as an empty one
@@ -868,7 +834,7 @@ def main(argv: list[str] | None = None) -> int:
     plan.config = args.config
     plan.small_config = args.small_config or args.config
     out_path = args.out if args.out is not None else (None if args.quick else RESULTS)
-    command = " ".join(["python", os.path.relpath(Path(sys.argv[0]).resolve(), REPO), *sys.argv[1:]])
+    command = command_line(__file__, argv)
 
     # One BLAS thread: on this shared, loaded 2-core machine the default BLAS thread pools made one
     # IterativeImputer round on 1,300 x 107 cells take 137 s instead of 3 s (measured). threadpoolctl only
@@ -926,7 +892,7 @@ def main(argv: list[str] | None = None) -> int:
                 rec = guarded("Wine imputation", imputation, "wine", synth, train, test, seed, plan, None)
                 imputes += [rec] if rec else []
         if "adult" in args.tables:
-            train, test = load_adult(plan.adult_test_rows)
+            train, test = load_adult(plan.adult_test_rows, args.data_dir)
             cap = "none (the default's steps)" if plan.adult_max_time is None else f"{plan.adult_max_time:g} s"
             log(f"fitting Adult, seed {seed}, max_time {cap}")
             got = guarded("fit Adult", fit, train, seed, max_time=plan.adult_max_time,
@@ -977,7 +943,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if out_path is not None:
-        write_atomic(out_path, text)
+        write_report(out_path, text)
         log(f"wrote {out_path}")
     return 1 if errors else 0
 

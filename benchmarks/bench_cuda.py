@@ -4,8 +4,8 @@ Run on a machine with a CUDA device; every check uses device "cuda". What is mea
 
 1. Iris, default config, seed 0: fit seconds; 150 rows sampled twice with seed 0 (identical?); 100,000 rows
    with batch_size 1,000 and 50,000 (identical?) and their seconds; shape/trend error % and C2ST (LR)
-   of 150 rows against the 150 real ones (tabdiff_cli.evaluate).
-2. Adult (../shared/data/adult.csv, or $TABDIFF_SHARED/data), default config (conditional network,
+   of 150 rows against the 150 real ones (tabdiff_cli.evaluate_tables).
+2. Adult (adult.csv of --data-dir, default ../shared/data), default config (conditional network,
    6,400 steps), seed 0: fit seconds; 32,561 rows sampled: seconds, shape/trend error %, C2ST (LR),
    worst empty-cell rate gap in percentage points; `income=>50K` conditional rows (every row >50K?);
    imputation of 2,000 test rows with 20 % cells hidden (observed cells unchanged? no cell left empty?).
@@ -15,8 +15,11 @@ Run on a machine with a CUDA device; every check uses device "cuda". What is mea
 4. DDP over NCCL: `tabdiff fit adult.csv --device cuda --steps 300` as one torchrun process against the
    same fit without torchrun: largest weight difference (the NCCL code path on one GPU).
 
-    python benchmarks/bench_cuda.py              # everything, ~3 minutes on an H200
-    python benchmarks/bench_cuda.py --quick      # Iris only
+    python -m benchmarks.bench_cuda              # everything, ~3 minutes on an H200
+    python -m benchmarks.bench_cuda --quick      # Iris only
+    python -m benchmarks.bench_cuda --quick --device cpu --out /tmp/cuda.md   # smoke test without a GPU
+
+The report replaces benchmarks/RESULTS_cuda.md (--out, or $BENCH_CUDA_OUT, to write elsewhere).
 """
 
 from __future__ import annotations
@@ -33,11 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TABDIFF_SHARED", ROOT.parent / "shared")) / "data"
-OUT = ROOT / "benchmarks" / "RESULTS_cuda.md"
+from benchmarks.common import BENCH_DIR, add_data_dir, command_line, environment, write_report
 
-
+OUT = BENCH_DIR / "RESULTS_cuda.md"
 DEVICE = "cuda"
 
 
@@ -57,7 +58,7 @@ def _timed(fn):
 
 
 def _quality(real, gen, schema) -> dict:
-    from tabdiff_cli.evaluate import evaluate_tables
+    from tabdiff_cli import evaluate_tables
 
     learned = [c.name for c in schema.columns if c.kind != "id"]
     disc = [c.name for c in schema.columns if c.kind in ("categorical", "boolean")]
@@ -67,10 +68,7 @@ def _quality(real, gen, schema) -> dict:
 
 
 def iris_section() -> dict:
-    from tabdiff_cli.io import read_table
-
-    from tabdiff_cli.config import load_config
-    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+    from tabdiff_cli import DiffusionSynthesizer, load_config, read_table
 
     df = read_table("iris")
     cfg = load_config(None)
@@ -88,14 +86,12 @@ def iris_section() -> dict:
                 **_quality(df, a, synth.schema))
 
 
-def adult_section(steps: int | None) -> dict:
+def adult_section(data_dir: Path, steps: int | None) -> dict:
     import torch
-    from tabdiff_cli.io import read_table
 
-    from tabdiff_cli.config import load_config
-    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+    from tabdiff_cli import DiffusionSynthesizer, load_config, read_table
 
-    df = read_table(SHARED / "adult.csv")
+    df = read_table(data_dir / "adult.csv")
     cfg = load_config(None)
     cfg.training.device = DEVICE
     if steps:
@@ -104,7 +100,7 @@ def adult_section(steps: int | None) -> dict:
     gen, sample_s = _timed(lambda: synth.sample(len(df), seed=0, device=DEVICE))
     gaps = {c: abs(df[c].isna().mean() - gen[c].isna().mean()) * 100 for c in df.columns}
     cond = synth.sample(2000, seed=1, device=DEVICE, conditions=["income=>50K"])
-    test = read_table(SHARED / "adult_test.csv").sample(2000, random_state=0).reset_index(drop=True)
+    test = read_table(data_dir / "adult_test.csv").sample(2000, random_state=0).reset_index(drop=True)
     test = test[df.columns]
     rng = np.random.default_rng(0)
     holes = rng.random(test.shape) < 0.2
@@ -147,10 +143,8 @@ DDP_CHILD = """
 import os, sys, time
 os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1", MASTER_PORT="29533")
 import torch
-from tabdiff_cli import distributed
-from tabdiff_cli.config import load_config
-from tabdiff_cli.io import read_table
-from tabdiff_cli.synthesizer import DiffusionSynthesizer
+from tabdiff_cli import DiffusionSynthesizer, load_config, read_table
+from tabdiff_cli.engine import distributed
 df = read_table(sys.argv[1])
 cfg = load_config(None)
 cfg.training.device, cfg.training.steps, cfg.training.batch_size = sys.argv[2], int(sys.argv[3]), 1024
@@ -165,23 +159,20 @@ distributed.cleanup(ctx)
 """
 
 
-def ddp_section(steps: int = 300) -> dict:
+def ddp_section(data_dir: Path, steps: int = 300) -> dict:
     """The DDP code path (process group, rank-0 broadcast, DistributedDataParallel, stop flag) as a
     one-process group: NCCL on cuda:0 (a one-GPU machine cannot hold two NCCL ranks), against the same fit
     without a group. Also: `--nproc 2` on a one-GPU machine must be a clear error (exit 2)."""
-    from tabdiff_cli.checkpoint import load_checkpoint
-    from tabdiff_cli.io import read_table
-
-    from tabdiff_cli.config import load_config
-    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+    from tabdiff_cli import DiffusionSynthesizer, load_config, read_table
+    from tabdiff_cli.engine.checkpoint import load_checkpoint
 
     tmp = Path(tempfile.mkdtemp())
-    proc = subprocess.run([sys.executable, "-c", DDP_CHILD, str(SHARED / "adult.csv"), DEVICE, str(steps),
+    proc = subprocess.run([sys.executable, "-c", DDP_CHILD, str(data_dir / "adult.csv"), DEVICE, str(steps),
                            str(tmp / "ddp.ckpt")], capture_output=True, text=True)
     out = dict(exit=proc.returncode, stdout=proc.stdout[-300:], stderr=proc.stderr[-600:])
     cfg = load_config(None)
     cfg.training.device, cfg.training.steps, cfg.training.batch_size = DEVICE, steps, 1024
-    DiffusionSynthesizer(cfg).fit(read_table(SHARED / "adult.csv"), seed=0).save(tmp / "plain.ckpt")
+    DiffusionSynthesizer(cfg).fit(read_table(data_dir / "adult.csv"), seed=0).save(tmp / "plain.ckpt")
     if proc.returncode == 0:
         wa, _ = load_checkpoint(tmp / "plain.ckpt")
         wb, _ = load_checkpoint(tmp / "ddp.ckpt")
@@ -203,6 +194,9 @@ def main() -> None:
     ap.add_argument("--adult-steps", type=int, default=None, help="training steps (default: the config's)")
     ap.add_argument("--ddp-steps", type=int, default=300)
     ap.add_argument("--device", default="cuda", help="cuda; cpu only to smoke-test this script")
+    add_data_dir(ap)
+    ap.add_argument("--out", type=Path, default=Path(os.environ.get("BENCH_CUDA_OUT", OUT)),
+                    help="report path (default $BENCH_CUDA_OUT, else benchmarks/RESULTS_cuda.md)")
     args = ap.parse_args()
     global DEVICE
     DEVICE = args.device
@@ -212,9 +206,9 @@ def main() -> None:
     report = dict(measured=time.strftime("%Y-%m-%d %H:%M"), gpu=gpu,
                   torch=torch.__version__, python=platform.python_version(), cpus=os.cpu_count())
     sections = (("iris", iris_section),
-                ("adult", lambda: adult_section(args.adult_steps)),
+                ("adult", lambda: adult_section(args.data_dir, args.adult_steps)),
                 ("million", lambda: million_section(report["adult"]["checkpoint"], args.rows)),
-                ("ddp", lambda: ddp_section(args.ddp_steps)))
+                ("ddp", lambda: ddp_section(args.data_dir, args.ddp_steps)))
     chosen = ["iris"] if args.quick else args.sections.split(",")
     for name, fn in [(k, f) for k, f in sections if k in chosen]:
         t = time.perf_counter()
@@ -223,12 +217,10 @@ def main() -> None:
         except Exception as exc:  # one failing section must not hide the others' numbers
             report[name] = dict(error=f"{type(exc).__name__}: {exc}")
         print(f"{name} ({time.perf_counter() - t:.0f} s): {json.dumps(report[name], default=str)}", flush=True)
-    text = ("# tabdiff on CUDA\n\nWritten by `python benchmarks/bench_cuda.py " + " ".join(sys.argv[1:]) +
-            "` (seconds include CUDA synchronisation).\n\n```json\n" + json.dumps(report, indent=1, default=str) +
-            "\n```\n")
-    from tabdiff_cli.io import atomic_write
-
-    atomic_write(Path(os.environ.get("BENCH_CUDA_OUT", OUT)), lambda tmp: Path(tmp).write_text(text))
+    text = ("# tabdiff on CUDA\n\nWritten by `" + command_line(__file__) + "` (seconds include CUDA "
+            "synchronisation).\n\n" + "\n".join(environment()) + "\n\n```json\n"
+            + json.dumps(report, indent=1, default=str) + "\n```\n")
+    write_report(args.out, text)
     print(text)
 
 

@@ -4,45 +4,27 @@ Every run is the same command line (the default recipe, fixed steps, batch and s
 `tabdiff fit DATA --steps S --batch-size B --seed 0 --nproc N --device cpu`. Reported per N: wall seconds of
 the whole command (start-up, reading, encoder, training, checkpoint), the training loop's seconds
 (checkpoint meta `fit_seconds`, rank 0), the final loss, and the largest weight difference from the
-1-process checkpoint. Prints a markdown table and appends it, with machine information, to
+1-process checkpoint. Prints a markdown table and appends it, with the environment lines, to
 benchmarks/RESULTS_ddp.md.
 
-    python benchmarks/bench_ddp.py                       # Adult, 300 steps, batch 1024, N = 1 and 2
-    python benchmarks/bench_ddp.py --nprocs 1,2,4 --steps 1000
+    python -m benchmarks.bench_ddp                       # Adult, 300 steps, batch 1024, N = 1 and 2
+    python -m benchmarks.bench_ddp --nprocs 1,2,4 --steps 1000
+
+TIME PLAN on the reference machine (2 cores shared with other jobs), from RESULTS_ddp.md: about 3 minutes
+(N = 1: ~75 s, N = 2: ~90 s, each including ~15-30 s of start-up, reading and the encoder).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = Path(os.environ.get("TABDIFF_SHARED", HERE.parent.parent / "shared")) / "data" / "adult.csv"
-
-
-def machine_info() -> str:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (f"{cpu}; {os.cpu_count()} logical CPUs; load average {load}; GPU {gpu}; "
-            f"Python {platform.python_version()}; torch {torch.__version__}; "
-            f"{platform.system()} {platform.release()}")
+from benchmarks.common import BENCH_DIR, add_data_dir, command_line, environment, write_report
 
 
 def run_fit(data: Path, out: Path, nproc: int, steps: int, batch: int, seed: int, device: str) -> float:
@@ -59,21 +41,25 @@ def run_fit(data: Path, out: Path, nproc: int, steps: int, batch: int, seed: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--data", type=Path, default=None, help="the table to fit (default: adult.csv of --data-dir)")
+    add_data_dir(ap)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--nprocs", default="1,2", help="comma-separated process counts; the first is the "
                     "reference")
     ap.add_argument("--device", default="cpu", help="cpu (gloo) or cuda (nccl, one GPU per process)")
-    ap.add_argument("--results", type=Path, default=HERE / "RESULTS_ddp.md")
+    ap.add_argument("--out", "--results", type=Path, default=BENCH_DIR / "RESULTS_ddp.md",
+                    help="report the section is appended to (default benchmarks/RESULTS_ddp.md)")
     args = ap.parse_args()
+    args.data = args.data or args.data_dir / "adult.csv"
 
     from safetensors.torch import load_file
-    from tabdiff_cli.checkpoint import load_checkpoint
+
+    from tabdiff_cli.engine.checkpoint import load_checkpoint
 
     nprocs = [int(v) for v in args.nprocs.split(",")]
-    info = machine_info()
+    info = environment()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ref = None
@@ -98,7 +84,8 @@ def main() -> None:
         f"### {datetime.datetime.now().isoformat(timespec='seconds')}: {args.data.name}, {args.steps} steps, "
         f"batch {args.batch}, seed {args.seed}, device {args.device}",
         "",
-        f"Machine: {info}",
+        *info,
+        f"- Command: `{command_line(__file__)}`",
         "",
         "| processes | wall s (whole command) | training s | speed-up (training) | final loss "
         "| max abs loss-curve diff | max abs weight diff vs 1st |",
@@ -110,14 +97,13 @@ def main() -> None:
     table = "\n".join(lines) + "\n"
     print()
     print(table)
-    header = "" if args.results.exists() else (
+    before = args.out.read_text(encoding="utf-8") if args.out.exists() else (
         "# DDP benchmark: `tabdiff fit --nproc N`\n\n"
-        "Written by benchmarks/bench_ddp.py (one section per run). "
+        "Written by `python -m benchmarks.bench_ddp` (one section per run). "
         "Same command, config, steps, global batch and seed for every N; the weights should agree to float "
         "rounding.\n\n")
-    with args.results.open("a", encoding="utf-8") as f:
-        f.write(header + table + "\n")
-    print(f"appended to {args.results}")
+    write_report(args.out, before + table + "\n")
+    print(f"appended to {args.out}")
 
 
 if __name__ == "__main__":

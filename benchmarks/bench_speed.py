@@ -1,22 +1,31 @@
-"""Speed benchmark (`make bench-speed`): tabdiff's fast default against the seed's own recipe, in one run.
+"""Speed benchmark (`make bench-speed`): tabdiff's fast default against the blog recipe, in one run.
+
+    python -m benchmarks.bench_speed              # everything → benchmarks/RESULTS_speed.md
+    python -m benchmarks.bench_speed --no-adult   # Iris only
+    python -m benchmarks.bench_speed --quick      # one seed, no 100k / 1M rows: prints, writes no file
 
 Measured side by side on this machine, each in a fresh subprocess (so peak memory is its own):
-- seed script  : benchmarks/seed_baseline.py, the blog's code (DataLoader, 5000 full-batch epochs,
-                 1000 ancestral steps);
-- tabdiff seed : tabdiff with configs/iris.yaml (the same recipe through tabdiff);
-- tabdiff fast : tabdiff's default config (auto-sized; ancestral sampling, 100 steps).
+- blog script         : benchmarks/blog_recipe.py, the blog post's code (DataLoader, 5000 full-batch
+                        epochs, 1000 ancestral steps);
+- tabdiff blog recipe : tabdiff with configs/iris.yaml (the same recipe through tabdiff);
+- tabdiff fast default: tabdiff's default config (auto-sized; ancestral sampling, 100 steps).
 For each: fit seconds, sample seconds for 150 and for 100,000 rows, peak RSS (MiB), and quality of the
 150-row sample against Iris (shape error %, trend error %, C2ST LR/GBT), mean ± std over seeds. Ratios are
-taken against the seed script of the same run (machines here are shared and noisy).
+taken against the blog script of the same run (machines here are shared and noisy).
 Also the sampler sweep (quality of ancestral / DDIM / DPM-Solver++ at several step counts on the fast
 model, against 1000-step ancestral) and Adult: 1,000,000 rows streamed to Parquet (rows/s, peak RSS).
 
 Every run uses its own default torch threads, as a user would run it (torch's default, all cores, for the
-seed script; tabdiff's rule in training.configure_threads). The first torch optimizer of a process imports
+blog script; tabdiff's rule in engine.runtime.configure_threads). The first torch optimizer of a process imports
 torch._dynamo (about 2 s here); both scripts pay it before the clock starts, as they pay `import torch`.
 The 100,000-row samples are drawn once (first seed): sampling speed does not depend on the seed.
 Peak memory is each child's own maximum resident set (os.wait4).
-Results are written to benchmarks/RESULTS_speed.md.
+
+TIME PLAN on the reference machine (2 cores shared with other jobs), about 16 minutes, from the seconds in
+RESULTS_speed.md: Iris per seed ~65 s (blog script 29 s fit, the blog recipe through tabdiff 15 s, the fast
+default 2 s, each child ~5 s of start-up) x 3 seeds; the 100,000-row samples ~2.5 min (the blog script's
+alone 150 s); the sampler sweep ~45 s; Adult ~9 min (read and 400 training steps ~40 s, 1,000,000 rows at
+20 DPM-Solver++ steps ~470 s). --no-adult: ~7 minutes; --quick: ~2 minutes.
 """
 
 from __future__ import annotations
@@ -24,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -33,16 +41,16 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TABDIFF_SHARED", ROOT.parent / "shared"))
-OUT = ROOT / "benchmarks" / "RESULTS_speed.md"
+from benchmarks.common import BENCH_DIR, REPO, add_data_dir, command_line, environment, write_report
+
+OUT = BENCH_DIR / "RESULTS_speed.md"
 
 
 def _child(code: str, timeout: float = 3600) -> dict:
     """Run `code` in a fresh interpreter; it prints one JSON line last. Adds the child's peak RSS (MiB)."""
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, text=True, env=env, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, text=True, env=env, cwd=REPO)
         start = time.monotonic()
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -70,19 +78,18 @@ torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))]).step()  # imports torch.
 
 _QUALITY = """
 def quality(gen):
-    from tabdiff_cli.evaluate import evaluate_tables
+    from tabdiff_cli import evaluate_tables
     r = evaluate_tables(real, gen, discrete_columns=["target"], seed=0)
     return dict(shape=r["shape"]["shape_error_pct"], trend=r["trend"]["trend_error_pct"],
                 c2st_lr=r["c2st"]["logistic_regression"], c2st_gbt=r["c2st"]["gradient_boosting"])
 """
 
-SEED_SCRIPT = _WARM + """
-import json, time, torch, sys
-sys.path.insert(0, "benchmarks")
-from seed_baseline import SeedModel, load_iris_frame
+BLOG_SCRIPT = _WARM + """
+import json, time, torch
+from benchmarks.blog_recipe import BlogRecipeModel, load_iris_frame
 real = load_iris_frame()
 """ + _QUALITY + """
-t = time.perf_counter(); m = SeedModel(seed={seed}).fit(real); fit = time.perf_counter() - t
+t = time.perf_counter(); m = BlogRecipeModel(seed={seed}).fit(real); fit = time.perf_counter() - t
 t = time.perf_counter(); g = m.sample(150); s150 = time.perf_counter() - t
 s100k = None
 if {big}:
@@ -92,9 +99,8 @@ print(json.dumps(dict(fit=fit, sample150=s150, sample100k=s100k, **quality(g))))
 
 TABDIFF_SCRIPT = _WARM + """
 import json, time
-from tabdiff_cli.config import load_config, builtin_config_path
-from tabdiff_cli.io import load_builtin
-from tabdiff_cli.synthesizer import DiffusionSynthesizer
+from tabdiff_cli import DiffusionSynthesizer, load_config
+from tabdiff_cli.table.io import load_builtin
 real = load_builtin("iris")
 """ + _QUALITY + """
 cfg = load_config({config!r})
@@ -108,9 +114,8 @@ print(json.dumps(dict(fit=fit, sample150=s150, sample100k=s100k, **quality(g))))
 
 SAMPLER_SCRIPT = """
 import json
-from tabdiff_cli.config import load_config
-from tabdiff_cli.io import load_builtin
-from tabdiff_cli.synthesizer import DiffusionSynthesizer
+from tabdiff_cli import DiffusionSynthesizer, load_config
+from tabdiff_cli.table.io import load_builtin
 real = load_builtin("iris")
 """ + _QUALITY + """
 m = DiffusionSynthesizer(load_config(None)).fit(real, seed={seed})
@@ -123,9 +128,8 @@ print(json.dumps(res))
 
 ADULT_SCRIPT = """
 import json, time
-from tabdiff_cli.config import load_config
-from tabdiff_cli.io import read_table, StreamingTableWriter
-from tabdiff_cli.synthesizer import DiffusionSynthesizer
+from tabdiff_cli import DiffusionSynthesizer, load_config
+from tabdiff_cli.table.io import read_table, StreamingTableWriter
 cfg = load_config(None)
 cfg.training.steps = {steps}
 df = read_table({path!r})
@@ -156,7 +160,13 @@ def main() -> None:
     ap.add_argument("--adult-sampler", default="dpmpp2m")
     ap.add_argument("--adult-steps", type=int, default=20,
                     help="sampling steps for the Adult rows (time grows linearly with them)")
+    add_data_dir(ap)
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"report path (default {OUT.relative_to(REPO)}; --quick: none, the report is printed)")
     args = ap.parse_args()
+    from tabdiff_cli.config import preset_path
+
+    out_path = args.out if args.out is not None else (None if args.quick else OUT)
     seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
     big = not args.quick
 
@@ -164,9 +174,8 @@ def main() -> None:
         return big and s == seeds[0]
 
     systems = {
-        "seed script": lambda s: SEED_SCRIPT.format(seed=s, big=large(s)),
-        "tabdiff seed config": lambda s: TABDIFF_SCRIPT.format(
-            seed=s, big=False, config=str(ROOT / "tabdiff_cli" / "configs" / "iris.yaml")),
+        "blog script": lambda s: BLOG_SCRIPT.format(seed=s, big=large(s)),
+        "tabdiff blog recipe": lambda s: TABDIFF_SCRIPT.format(seed=s, big=False, config=str(preset_path("iris"))),
         "tabdiff fast default": lambda s: TABDIFF_SCRIPT.format(seed=s, big=large(s), config=None),
     }
     runs: dict[str, list[dict]] = {k: [] for k in systems}
@@ -175,14 +184,15 @@ def main() -> None:
             t = time.time()
             runs[name].append(_child(make(s)))
             print(f"{name} seed {s}: {runs[name][-1]} ({time.time() - t:.0f}s)", flush=True)
-    base = {k: np.mean([r[k] for r in runs["seed script"] if r[k] is not None] or [np.nan])
+    base = {k: np.mean([r[k] for r in runs["blog script"] if r[k] is not None] or [np.nan])
             for k in ("fit", "sample150", "sample100k")}
     lines = [
-        "# Speed: tabdiff vs the seed's recipe (Iris)", "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; each run at its default torch threads; seeds {seeds} (100k rows: "
-        f"seed {seeds[0]} only; the seed config's 100k run is skipped, it is the seed script's network and steps); "
-        f"{time.strftime('%Y-%m-%d %H:%M')}. Command: `python benchmarks/bench_speed.py {' '.join(sys.argv[1:])}`.",
+        "# Speed: tabdiff vs the blog recipe (Iris)", "",
+        *environment(),
+        "",
+        f"Each run at its default torch threads; seeds {seeds} (100k rows: seed {seeds[0]} only; the blog recipe "
+        "through tabdiff skips its 100k run, it is the blog script's network and steps); "
+        f"{time.strftime('%Y-%m-%d %H:%M')}. Command: `{command_line(__file__)}`.",
         "",
         "| system | fit s | sample 150 s | fit+sample150 speed-up | sample 100k s | 100k speed-up | peak MiB "
         "| shape err % | trend err % | C2ST LR | C2ST GBT |",
@@ -214,7 +224,7 @@ def main() -> None:
     if big and not args.no_adult:
         with tempfile.TemporaryDirectory() as tmp:
             out = str(Path(tmp) / "adult_1m.parquet")
-            r = _child(ADULT_SCRIPT.format(steps=400, path=str(SHARED / "data" / "adult.csv"), out=out,
+            r = _child(ADULT_SCRIPT.format(steps=400, path=str(args.data_dir / "adult.csv"), out=out,
                                            n=args.adult_rows, sampler=args.adult_sampler,
                                            sample_steps=args.adult_steps))
             size_mib = r["file_mib"]
@@ -229,10 +239,10 @@ def main() -> None:
                   f"| {r['rows']:,} | {r['seconds']:.0f} | {r['rows_per_s']:,.0f} | "
                   f"{r['rows_per_s'] * args.adult_steps:,.0f} | {size_mib:.0f} | {r['peak_mib']:.0f} |"]
     text = "\n".join(lines) + "\n"
-    tmp = OUT.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(OUT)
     print(text)
+    if out_path is not None:
+        write_report(out_path, text)
+        print(f"wrote {out_path}")
 
 
 if __name__ == "__main__":

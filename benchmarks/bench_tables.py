@@ -1,12 +1,23 @@
 """Real tables with the default config (`make bench-tables`): fit/sample seconds and fidelity per table.
 
-For each table of ../shared/data (or those named with --tables): fit tabdiff's default config (optionally
-capped with --max-time seconds, reported), sample as many rows as the table has, and report fit and sample
-seconds, shape and trend error % (tabdiff_cli.evaluate against the same table), the generated empty-cell
-rate per column next to the real one (max absolute difference in percentage points), and whether every
-column's dtype matches the input. Each table's row is kept in benchmarks/results_tables/<table>.json, and
-benchmarks/RESULTS_tables.md is rebuilt from all of them, so `--tables adult` re-measures one table and keeps
-the others (each row says when and with which cap it was measured).
+    python -m benchmarks.bench_tables                                # every table, uncapped
+    python -m benchmarks.bench_tables --tables adult                 # re-measure one table, keep the others
+    python -m benchmarks.bench_tables --max-time 60                  # the others capped at 60 s (Adult not)
+
+For each table of the data folder (--data-dir, default ../shared/data; or those named with --tables): fit
+tabdiff's default config (optionally capped with --max-time seconds, reported), sample as many rows as the
+table has, and report fit and sample seconds, shape and trend error % (tabdiff_cli.evaluate_tables against the
+same table), the generated empty-cell rate per column next to the real one (max absolute difference in
+percentage points), and whether every column's dtype matches the input. Each table's row is kept in
+benchmarks/results/tables/<table>.json, and benchmarks/RESULTS_tables.md is rebuilt from all of them, so
+`--tables adult` re-measures one table and keeps the others (each row says when and with which cap it was
+measured).
+
+TIME PLAN on the reference machine (2 cores shared with other jobs), from the seconds in RESULTS_tables.md
+and each table's default steps (200 epochs of 1,024-row batches within [1,000, 8,000]): uncapped, about 40
+minutes (Adult 6,400 steps ~10 min fit and sampling, Beijing PM2.5 8,000 steps ~9 min, Default credit ~6 min,
+California housing ~4 min, MAGIC and Online shoppers ~3 min each, Abalone ~20 s); with --max-time 60 (Adult
+still uncapped), about 22 minutes.
 """
 
 from __future__ import annotations
@@ -14,28 +25,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TABDIFF_SHARED", ROOT.parent / "shared")) / "data"
-RESULTS = ROOT / "benchmarks" / "results_tables"
+from benchmarks.common import (
+    BENCH_DIR,
+    REPO,
+    RESULTS_DIR,
+    add_data_dir,
+    command_line,
+    current_command,
+    environment,
+    write_report,
+)
+
 TABLES = ["adult", "default_credit", "online_shoppers", "magic", "beijing_pm25", "abalone", "california_housing"]
 
 
-def run_table(name: str, max_time: float | None, seed: int) -> dict:
-    """Fit, sample and evaluate one table; returns the row of the results table."""
-    from tabdiff_cli.evaluate import evaluate_tables
-    from tabdiff_cli.io import read_table
+def run_table(name: str, data_dir: Path, max_time: float | None, seed: int) -> dict:
+    """Fit, sample and evaluate one table (data_dir/<name>.csv); returns the row of the results table."""
+    from tabdiff_cli import DiffusionSynthesizer, evaluate_tables, load_config, read_table
 
-    from tabdiff_cli.config import load_config
-    from tabdiff_cli.synthesizer import DiffusionSynthesizer
-
-    df = read_table(SHARED / f"{name}.csv")
+    df = read_table(data_dir / f"{name}.csv")
     cfg = load_config(None)
     cfg.training.max_time = max_time
     t = time.perf_counter()
@@ -73,21 +86,26 @@ def main() -> None:
     ap.add_argument("--uncapped", default="adult",
                     help="comma list of tables trained without --max-time (default: adult, issue #3's table)")
     ap.add_argument("--seed", type=int, default=0)
+    add_data_dir(ap)
+    ap.add_argument("--results-dir", type=Path, default=RESULTS_DIR / "tables",
+                    help="per-table JSON folder (default benchmarks/results/tables)")
+    ap.add_argument("--out", type=Path, default=BENCH_DIR / "RESULTS_tables.md",
+                    help="report path (default benchmarks/RESULTS_tables.md)")
     args = ap.parse_args()
-    RESULTS.mkdir(exist_ok=True)
+    results = args.results_dir
     for name in args.tables.split(","):
         cap = None if name in args.uncapped.split(",") else args.max_time
-        row = run_table(name, cap, args.seed)
-        row["command"] = f"python benchmarks/bench_tables.py {' '.join(sys.argv[1:])}"
+        row = run_table(name, args.data_dir, cap, args.seed)
+        row["command"] = command_line(__file__)
         row["seed"] = args.seed
-        (RESULTS / f"{name}.json").write_text(json.dumps(row, indent=1, default=float))
+        write_report(results / f"{name}.json", json.dumps(row, indent=1, default=float))
         print(row, flush=True)
-    rows = [json.loads((RESULTS / f"{t}.json").read_text()) for t in TABLES if (RESULTS / f"{t}.json").exists()]
+    rows = [json.loads((results / f"{t}.json").read_text()) for t in TABLES if (results / f"{t}.json").exists()]
     lines = ["# Real tables with the default config", "",
-             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Each table is "
-             "generated with as many rows as it has and compared with itself (shape/trend on every row, C2ST on "
-             "10,000). Rows come from benchmarks/results_tables/*.json; the last columns say when and how each "
-             "was measured.", "",
+             *environment(), "",
+             "Each table is generated with as many rows as it has and compared with itself (shape/trend on every "
+             f"row, C2ST on 10,000). Rows come from {os.path.relpath(results, REPO)}/*.json; the last columns "
+             "say when and how each was measured.", "",
              "| table | rows | training steps | fit s | sample s | shape err % | trend err % | C2ST LR "
              "| largest empty-cell gap: column real % → generated % | dtypes differing | integer columns "
              "off-grid or out of range | measured | command |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -97,15 +115,12 @@ def main() -> None:
                      f"{r['fit_s']:.0f} | {r['sample_s']:.0f} | {r['shape']:.2f} | {r['trend']:.2f} | "
                      f"{r['c2st_lr']:.3f} | {r['missing_worst']} ({r['missing_pp']:.2f} pp) | "
                      f"{', '.join(r['bad_dtypes']) or 'none'} | {', '.join(r['bad_ints']) or 'none'} | "
-                     f"{r.get('measured', '?')} | `{r.get('command', '?')}` |")
+                     f"{r.get('measured', '?')} | `{current_command(r.get('command', '?'))}` |")
     lines += ["", "Empty-cell rates per column (real % → generated %), columns that have any:", ""]
     for r in rows:
         if r["missing_cols"]:
             lines.append(f"- {r['table']}: " + "; ".join(f"{c} {a} → {b}" for c, (a, b) in r["missing_cols"].items()))
-    out = ROOT / "benchmarks" / "RESULTS_tables.md"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(out)
+    write_report(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
     assert np.isfinite([r["shape"] for r in rows]).all()
 

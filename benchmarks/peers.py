@@ -10,10 +10,10 @@ Every adapter has the same calls:
 int64, text as object), so that every system is scored on the same footing by `evaluate_tables`.
 
 Peers are imported lazily (`load`, and again in `fit`): a missing or broken peer raises `PeerUnavailable`
-with the import error, which the runner reports as "not installed" (footnote in RESULTS.md), not a crash.
+with the import error, which the runner reports as "not installed" (footnote in RESULTS_peers.md), not a crash.
 `time_budget_s` is the wall-clock budget of training in seconds; adapters whose tool has no time limit
 (CTGAN, TVAE, ForestDiffusion) take their size (epochs, rows) from `options`, chosen per dataset in
-run_benchmarks.py so that they fit the same budget.
+bench_peers.py so that they fit the same budget.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class Adapter:
 
 
 class TabdiffAdapter(Adapter):
-    """tabdiff's `DiffusionSynthesizer` with a packaged config (option `config`: "iris" = the seed's recipe,
+    """tabdiff's `DiffusionSynthesizer` with a packaged preset (option `config`: "iris" = the blog recipe,
     or "default").
 
     The time budget goes to `training.max_time` (seconds): training stops at whichever of its step/epoch
@@ -138,10 +138,10 @@ class TabdiffAdapter(Adapter):
     modules = ("tabdiff_cli.synthesizer",)
 
     def _fit(self, df, discrete, seed, budget):
-        from tabdiff_cli.config import builtin_config_path, load_config, with_overrides
-        from tabdiff_cli.synthesizer import DiffusionSynthesizer
+        from tabdiff_cli import DiffusionSynthesizer
+        from tabdiff_cli.config import load_config, preset_path, with_overrides
 
-        cfg = load_config(builtin_config_path(self.options.get("config", "default")))
+        cfg = load_config(preset_path(self.options.get("config", "default")))
         # tabdiff infers its own schema (the same infer_schema that gave `discrete`), so `discrete` is unused.
         cfg = with_overrides(cfg, training__max_time=budget)
         self.model = DiffusionSynthesizer(cfg).fit(df, seed=seed)
@@ -285,7 +285,7 @@ class MostlyAdapter(Adapter):
 
 # Display name → (adapter class, fixed options). Per-dataset options (epochs, rows) come from the runner.
 SYSTEMS: dict[str, tuple[type[Adapter], dict[str, Any]]] = {
-    "tabdiff (seed config)": (TabdiffAdapter, {"config": "iris"}),
+    "tabdiff (blog recipe)": (TabdiffAdapter, {"config": "iris"}),
     "tabdiff (default)": (TabdiffAdapter, {"config": "default"}),
     "SDV GaussianCopula": (SDVAdapter, {"synthesizer": "GaussianCopula"}),
     "SDV CTGAN": (SDVAdapter, {"synthesizer": "CTGAN"}),
@@ -296,7 +296,7 @@ SYSTEMS: dict[str, tuple[type[Adapter], dict[str, Any]]] = {
 
 # Short command-line keys for --systems.
 SYSTEM_KEYS = {
-    "tabdiff-seed": "tabdiff (seed config)",
+    "tabdiff-blog": "tabdiff (blog recipe)",
     "tabdiff": "tabdiff (default)",
     "gaussiancopula": "SDV GaussianCopula",
     "ctgan": "SDV CTGAN",
@@ -305,7 +305,13 @@ SYSTEM_KEYS = {
     "mostlyai": "mostlyai-engine TabularARGN",
 }
 
-# Distribution names whose versions RESULTS.md records.
+# Names from before the blog recipe was called so: run JSON keeps the system name it ran under ("tabdiff (seed
+# config)", files *__tabdiff-seed-config__*), which the report places as the current name; old commands'
+# --systems key still selects it.
+LEGACY_SYSTEMS = {"tabdiff (seed config)": "tabdiff (blog recipe)"}
+LEGACY_KEYS = {"tabdiff-seed": "tabdiff-blog"}
+
+# Distribution names whose versions RESULTS_peers.md records.
 PEER_PACKAGES = ("sdv", "ctgan", "rdt", "copulas", "ForestDiffusion", "xgboost", "mostlyai-engine", "torch",
                  "numpy", "pandas", "scikit-learn")
 

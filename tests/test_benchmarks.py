@@ -1,17 +1,17 @@
-"""The benchmark runner's own logic (benchmarks/peers.py, benchmarks/run_benchmarks.py): what it hands to the
-peers and reads back must not change their results."""
+"""The benchmarks' own logic (benchmarks/peers.py, benchmarks/bench_peers.py, benchmarks/bench_conditioning.py):
+what the runner hands to the peers and reads back must not change their results."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import run_benchmarks as rb  # noqa: E402
-from peers import restore_frame  # noqa: E402
+from benchmarks import bench_peers as rb
+from benchmarks.bench_conditioning import Plan, parse_args, section_imputation, versus_knn
+from benchmarks.common import BENCH_DIR, RESULTS_DIR, current_command
+from benchmarks.peers import restore_frame
 
 
 def test_booleans_returned_as_text_keep_their_value():
@@ -36,9 +36,29 @@ def test_match_mostlyai_gives_tabdiff_the_engines_fit_time():
     assert rb.parse_args(["--match-mostlyai"]).match_mostlyai
 
 
-def test_imputation_verdict_counts_a_tie_at_full_accuracy_only_with_a_lower_rmse():
-    from bench_conditioning import Plan, section_imputation, versus_knn
+def test_peers_variants_name_their_report_and_run_folder():
+    for argv, name in (([], "peers"), (["--quick"], "peers_quick"), (["--match-mostlyai"], "peers_matched")):
+        args = rb.parse_args(argv)
+        assert (args.out, args.results_dir) == (BENCH_DIR / f"RESULTS_{name}.md", RESULTS_DIR / name)
 
+
+def test_runs_recorded_before_the_renames_still_render_in_place():
+    """Run JSON written before the blog recipe's rename keeps `tabdiff (seed config)` and the commands of
+    `python benchmarks/run_benchmarks.py`: the report places the old name as the new one and prints each
+    command as it runs now; the old --systems key still selects the blog recipe."""
+    assert rb.system_rank("tabdiff (seed config)") == rb.system_rank("tabdiff (blog recipe)")
+    assert rb.system_rank("tabdiff (blog recipe)") < rb.system_rank("tabdiff (default)")
+    assert rb.parse_args(["--systems", "tabdiff-seed"]).system_list == ["tabdiff (blog recipe)"]
+    old = ("python benchmarks/run_benchmarks.py --match-mostlyai --results-dir benchmarks/results_matched "
+           "--out benchmarks/RESULTS_matched.md")
+    new = ("python -m benchmarks.bench_peers --match-mostlyai --results-dir benchmarks/results/peers_matched "
+           "--out benchmarks/RESULTS_peers_matched.md")
+    assert current_command(old) == new and current_command(new) == new
+    assert current_command("python benchmarks/bench_tables.py --tables adult") == \
+        "python -m benchmarks.bench_tables --tables adult"
+
+
+def test_imputation_verdict_counts_a_tie_at_full_accuracy_only_with_a_lower_rmse():
     strict = versus_knn({"rmse": 0.67, "acc": 1.0}, {"rmse": 0.70, "acc": 0.987})
     assert strict["beats_both"] and strict["counts"] and not strict["ceiling_tie"]
     tie = versus_knn({"rmse": 0.68, "acc": 1.0}, {"rmse": 0.71, "acc": 1.0})
@@ -64,9 +84,6 @@ def test_imputation_verdict_counts_a_tie_at_full_accuracy_only_with_a_lower_rmse
 def test_bench_conditioning_refuses_no_tables_and_a_folder_config(capsys):
     """Helper report: `--tables ","` measured nothing and rewrote RESULTS_conditioning.md as an empty report;
     `--small-config benchmarks` (a folder) raised IsADirectoryError."""
-    import pytest
-    from bench_conditioning import parse_args
-
     for argv, message in ((["--tables", ","], "--tables names no table"),
                           (["--small-config", str(Path(__file__).parent)], "is a folder, not a config file")):
         with pytest.raises(SystemExit) as exc:

@@ -1,9 +1,10 @@
-"""The seed's own script (../shared/seed, Japanese blog post), rebuilt as a speed and quality baseline.
+"""The blog post's own script (a Japanese blog post, on Iris), rebuilt as a speed and quality baseline: the blog
+recipe as the post runs it (configs/iris.yaml is the same recipe through tabdiff).
 
 Everything here follows the blog line by line — ContinuousNoiseScheduler, q_sample, p_sample,
 PositionEmbeddings, ResBlock, Network, criterion, a DataLoader over the full batch, AdamW lr 3e-4 for 5000
 epochs, generate_sample with 1000 ancestral steps, inverse StandardScaler and argmax — except that the
-device is CPU, the seed is fixed, and `loss.item()` per epoch is kept (the blog prints every 100 epochs
+device is CPU, the random seed is fixed, and `loss.item()` per epoch is kept (the blog prints every 100 epochs
 but still calls `.item()` each batch). No rounding or clipping: that is tabdiff's addition.
 """
 
@@ -103,13 +104,13 @@ def criterion(x0, net, sched):
     return F.mse_loss(net(xt, t), noise_true, reduction="mean")
 
 
-class SeedModel:
+class BlogRecipeModel:
     """fit(df) / sample(n) with the blog's exact code path on the Iris layout (4 numbers + species)."""
 
     def __init__(self, epochs: int = 5000, lr: float = 3e-4, n_step: int = 1000, seed: int = 0):
         self.epochs, self.lr, self.n_step, self.seed = epochs, lr, n_step, seed
 
-    def fit(self, df: pd.DataFrame) -> SeedModel:
+    def fit(self, df: pd.DataFrame) -> BlogRecipeModel:
         torch.manual_seed(self.seed)
         self.features = [c for c in df.columns if c != "target"]
         self.classes = np.array(sorted(df["target"].unique()))

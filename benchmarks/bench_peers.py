@@ -1,17 +1,17 @@
-"""Benchmark tabdiff against the tools a user would pick instead; writes benchmarks/RESULTS.md.
+"""Benchmark tabdiff against the tools a user would pick instead; writes benchmarks/RESULTS_peers.md.
 
-    python benchmarks/run_benchmarks.py                  # everything (`make bench`), about 54 minutes
-    python benchmarks/run_benchmarks.py --quick          # 1 seed, small budgets: smoke test
-    python benchmarks/run_benchmarks.py --datasets iris --systems tabdiff,ctgan --seeds 0
-    python benchmarks/run_benchmarks.py --report-only    # rebuild RESULTS.md from results/*.json
-    python benchmarks/run_benchmarks.py --datasets adult --systems mostlyai,tabdiff --match-mostlyai \
-        --results-dir benchmarks/results_matched --out benchmarks/RESULTS_matched.md
-                                                         # issue #7: tabdiff gets mostlyai-engine's own fit time
+    python -m benchmarks.bench_peers                   # everything (`make bench`), about 54 minutes
+    python -m benchmarks.bench_peers --quick           # 1 seed, small budgets: smoke test → RESULTS_peers_quick.md
+    python -m benchmarks.bench_peers --datasets iris --systems tabdiff,ctgan --seeds 0
+    python -m benchmarks.bench_peers --report-only     # rebuild RESULTS_peers.md from results/peers/*.json
+    python -m benchmarks.bench_peers --datasets adult --systems mostlyai,tabdiff --match-mostlyai
+                                                       # issue #7: tabdiff gets mostlyai-engine's own fit time
+                                                       # → RESULTS_peers_matched.md, results/peers_matched/
 
 Each system x dataset x seed runs fit + sample in a fresh subprocess (`--worker`), so that its peak memory is
 its own and a crash, a hang (killed at the run's timeout) or a missing peer is recorded, not fatal. The parent
-scores the generated table with `tabdiff_cli.evaluate.evaluate_tables` against the training rows, with the
-real held-out rows as the test split, and writes one JSON file per run to benchmarks/results/.
+scores the generated table with `tabdiff_cli.evaluate_tables` against the training rows, with the real
+held-out rows as the test split, and writes one JSON file per run to benchmarks/results/peers/.
 
 TIME PLAN of `make bench` on 2 idle CPU cores (60 minutes in all; `expected_s` in the plans below)
 ------------------------------------------------------------------------------------------------
@@ -19,7 +19,7 @@ Per run, with process start-up (~5-8 s of imports) and scoring; x 3 seeds. Costs
 seconds of single-threaded runs on the shared 2-core machine (wall clock there was 2-4x noisier).
 
 Iris / Wine (120 / 142 training rows): about 16 minutes for both.
-    tabdiff (seed config)   the seed's recipe unchanged (5000 full-batch epochs, 1000 steps)   30 / 35 s
+    tabdiff (blog recipe)   the blog recipe unchanged (5000 full-batch epochs, 1000 steps)     30 / 35 s
     tabdiff (default)       the packaged default                                              15 / 20 s
     SDV GaussianCopula      defaults                                                          10 / 12 s
     SDV CTGAN, TVAE         SDV defaults (300 epochs, one batch each at this size)      25 / 30, 15 / 17 s
@@ -31,7 +31,7 @@ Adult (32,561 training rows, 16,281 test rows): about 38 minutes, B = ADULT_BUDG
     tabdiff (default)       training.max_time = B                                                 B + 45 s
     mostlyai-engine         max_training_time = B / 60 minutes (the same budget; analyse, encode
                             and sampling come on top)                                             B + 70 s
-    tabdiff (seed config)   the seed's recipe, training capped at ADULT_SEED_BUDGET_S = 10 s; its
+    tabdiff (blog recipe)   the blog recipe, training capped at ADULT_BLOG_BUDGET_S = 10 s; its
                             1000 ancestral steps over 32,561 rows take ~110 CPU-s                   110 s
     SDV GaussianCopula      defaults (~10 CPU-s)                                                     40 s
     SDV CTGAN               2 epochs: SDV's preprocessing alone (a Gaussian mixture per numeric
@@ -68,20 +68,36 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-sys.path.insert(0, str(BENCH_DIR))  # peers.py sits beside this file
-
-from peers import PEER_PACKAGES, SYSTEM_KEYS, SYSTEMS, PeerUnavailable, make_adapter  # noqa: E402
+from benchmarks.common import (
+    BENCH_DIR,
+    REPO,
+    RESULTS_DIR,
+    add_data_dir,
+    command_line,
+    cpu_model,
+    current_command,
+    package_versions,
+    ram,
+    write_report,
+)
+from benchmarks.peers import (
+    LEGACY_KEYS,
+    LEGACY_SYSTEMS,
+    PEER_PACKAGES,
+    SYSTEM_KEYS,
+    SYSTEMS,
+    PeerUnavailable,
+    make_adapter,
+)
 
 SEEDS = (0, 1, 2)
 SPLIT_SEED = 0
 TEST_SHARE = 0.2
 ADULT_BUDGET_S = 60.0  # tabdiff (default) and mostlyai-engine on Adult: the same wall-clock training budget
-ADULT_SEED_BUDGET_S = 10.0  # the seed's recipe on Adult
+ADULT_BLOG_BUDGET_S = 10.0  # the blog recipe on Adult
 ADULT_EVAL_MAX_ROWS = 10_000
 RSS_POLL_S = 0.25
-RUN_PRIORITY = ("tabdiff (default)", "mostlyai-engine TabularARGN", "tabdiff (seed config)",
+RUN_PRIORITY = ("tabdiff (default)", "mostlyai-engine TabularARGN", "tabdiff (blog recipe)",
                 "SDV GaussianCopula", "SDV TVAE", "SDV CTGAN", "ForestDiffusion")
 DEADLINE_MIN = 55.0  # `make bench` must end within 60 minutes, venv check included
 
@@ -112,7 +128,7 @@ def small_plan(wine: bool) -> dict[str, RunPlan]:
     """Iris / Wine: every tool at its defaults except ForestDiffusion (see the time plan)."""
     fd_k = 5 if wine else 10
     return {
-        "tabdiff (seed config)": RunPlan(expected_s=35 if wine else 30, note="the seed's recipe unchanged"),
+        "tabdiff (blog recipe)": RunPlan(expected_s=35 if wine else 30, note="the blog recipe unchanged"),
         "tabdiff (default)": RunPlan(expected_s=20 if wine else 15),
         "SDV GaussianCopula": RunPlan(expected_s=12 if wine else 10),
         "SDV CTGAN": RunPlan(expected_s=30 if wine else 25),
@@ -128,9 +144,9 @@ def adult_plan(budget_s: float) -> dict[str, RunPlan]:
     """Adult: time-bounded tools get `budget_s`; the others get sizes that fit about as long (time plan)."""
     same = "(the same budget as {})"
     return {
-        "tabdiff (seed config)": RunPlan(
-            budget_s=ADULT_SEED_BUDGET_S, expected_s=ADULT_SEED_BUDGET_S + 100,
-            note="the seed's recipe, training capped by time (5000 full-batch epochs would take hours)"),
+        "tabdiff (blog recipe)": RunPlan(
+            budget_s=ADULT_BLOG_BUDGET_S, expected_s=ADULT_BLOG_BUDGET_S + 100,
+            note="the blog recipe, training capped by time (5000 full-batch epochs would take hours)"),
         "tabdiff (default)": RunPlan(
             budget_s=budget_s, timeout_s=budget_s + 300, expected_s=budget_s + 45,
             note="training.max_time " + same.format("mostlyai-engine")),
@@ -154,7 +170,7 @@ def adult_plan(budget_s: float) -> dict[str, RunPlan]:
 def quick_small_plan() -> dict[str, RunPlan]:
     """--quick on Iris / Wine: tiny budgets, a smoke test of every path."""
     return {
-        "tabdiff (seed config)": RunPlan(budget_s=10, note="quick", expected_s=20),
+        "tabdiff (blog recipe)": RunPlan(budget_s=10, note="quick", expected_s=20),
         "tabdiff (default)": RunPlan(budget_s=10, note="quick", expected_s=15),
         "SDV GaussianCopula": RunPlan(expected_s=10),
         "SDV CTGAN": RunPlan(options={"epochs": 30}, note="30 epochs (quick)", expected_s=15),
@@ -170,7 +186,7 @@ def quick_adult_plan(budget_s: float) -> dict[str, RunPlan]:
     """--quick on Adult: tabdiff default and mostlyai-engine keep their real budget (the Adult check)."""
     return {
         **adult_plan(budget_s),
-        "tabdiff (seed config)": RunPlan(budget_s=10, note="quick", expected_s=110),
+        "tabdiff (blog recipe)": RunPlan(budget_s=10, note="quick", expected_s=110),
         "SDV CTGAN": RunPlan(options={"epochs": 1}, note="1 epoch (quick)", expected_s=130),
         "SDV TVAE": RunPlan(options={"epochs": 2}, note="2 epochs (quick)", expected_s=120),
         "ForestDiffusion": RunPlan(options={"max_rows": 100, "duplicate_K": 2, "n_t": 5, "n_estimators": 5},
@@ -202,21 +218,17 @@ class Dataset:
     split_note: str
 
 
-def shared_dir() -> Path:
-    """The project's shared folder: $TABDIFF_SHARED, else ../shared beside the repository."""
-    return Path(os.environ.get("TABDIFF_SHARED", REPO_ROOT.parent / "shared"))
-
-
 def discrete_columns(df) -> list[str]:
-    """The schema's categorical and boolean columns (tabdiff_cli.schema.infer_schema)."""
-    from tabdiff_cli.schema import infer_schema
+    """The schema's categorical and boolean columns (tabdiff_cli.table.schema.infer_schema)."""
+    from tabdiff_cli.table.schema import infer_schema
 
     return [c.name for c in infer_schema(df).of_kind("categorical", "boolean")]
 
 
-def load_dataset(name: str) -> Dataset:
-    """Iris / Wine: fixed stratified 80/20 split (seed 0) of the built-in table; Adult: the shared files."""
-    from tabdiff_cli.io import read_table
+def load_dataset(name: str, data_dir: Path) -> Dataset:
+    """Iris / Wine: fixed stratified 80/20 split (seed 0) of the built-in table; Adult and the extra tables:
+    the files of `data_dir` (--data-dir)."""
+    from tabdiff_cli import read_table
 
     if name in ("iris", "wine"):
         from sklearn.model_selection import train_test_split
@@ -228,15 +240,14 @@ def load_dataset(name: str) -> Dataset:
         note = f"built-in, stratified {1 - TEST_SHARE:.0%}/{TEST_SHARE:.0%} split (seed {SPLIT_SEED})"
         return Dataset(name, train, test, "target", discrete_columns(train), 20_000, note)
     if name == "adult":
-        data = shared_dir() / "data"
-        train, test = read_table(data / "adult.csv"), read_table(data / "adult_test.csv")
+        train, test = read_table(data_dir / "adult.csv"), read_table(data_dir / "adult_test.csv")
         note = "shared/data/adult.csv (train) and adult_test.csv (test); `?` read as missing"
         return Dataset(name, train, test, "income", discrete_columns(train), ADULT_EVAL_MAX_ROWS, note)
     if name in EXTRA_TABLES:
         from sklearn.model_selection import train_test_split
 
         file, target, drop = EXTRA_TABLES[name]
-        df = read_table(shared_dir() / "data" / file).drop(columns=drop)
+        df = read_table(data_dir / file).drop(columns=drop)
         train, test = train_test_split(df, test_size=TEST_SHARE, stratify=df[target], random_state=SPLIT_SEED)
         train, test = train.reset_index(drop=True), test.reset_index(drop=True)
         note = (f"shared/data/{file}{f' without {drop}' if drop else ''}, stratified "
@@ -311,13 +322,13 @@ def run_subprocess(spec_path: Path, timeout_s: float, log_path: Path) -> tuple[s
         import psutil
     except ImportError:  # fall back on the worker's own getrusage figure
         psutil = None
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_path)]
+    cmd = [sys.executable, "-m", "benchmarks.bench_peers", "--worker", str(spec_path)]  # cwd: the repository
     start = time.perf_counter()
     peak = 0.0
     with open(log_path, "wb") as log:
         # A session of its own so that a timeout kills the peer's worker pools too (ForestDiffusion's joblib).
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=REPO_ROOT)
+                                cwd=REPO)
         handle = psutil.Process(proc.pid) if psutil else None
         while proc.poll() is None:
             if time.perf_counter() - start > timeout_s:
@@ -383,7 +394,7 @@ def run_one(ds: Dataset, system: str, seed: int, plan: RunPlan, workdir: Path, t
     record: dict[str, Any] = {
         "dataset": ds.name, "system": system, "seed": seed, "plan": asdict(plan), "wall_s": wall_s,
         "n_train": len(ds.train), "n_test": len(ds.test), "n_sample": len(ds.train),
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line(),
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line(__file__),
     }
     result_path = Path(spec["result_path"])
     if status == "timeout":
@@ -403,7 +414,7 @@ def run_one(ds: Dataset, system: str, seed: int, plan: RunPlan, workdir: Path, t
 
 def score(ds: Dataset, gen, seed: int) -> dict:
     """evaluate_tables(train, gen, test, target, discrete) → {"metrics", "report", "eval_s"} (or an error)."""
-    from tabdiff_cli.evaluate import evaluate_tables
+    from tabdiff_cli import evaluate_tables
 
     t0 = time.perf_counter()
     try:
@@ -416,7 +427,7 @@ def score(ds: Dataset, gen, seed: int) -> dict:
 
 def reference_record(ds: Dataset) -> dict:
     """The real held-out rows scored as if generated: the floor the evaluator reaches on real data."""
-    from tabdiff_cli.evaluate import evaluate_tables
+    from tabdiff_cli import evaluate_tables
 
     report = evaluate_tables(ds.train, ds.test, discrete_columns=ds.discrete, seed=0,
                              max_rows=ds.eval_max_rows)
@@ -427,37 +438,13 @@ def reference_record(ds: Dataset) -> dict:
 # ------------------------------------------------------------------------------------------------ environment
 
 
-def command_line() -> str:
-    """The command as typed (relative to the repository root)."""
-    script = os.path.relpath(Path(sys.argv[0]).resolve(), REPO_ROOT) if sys.argv else "run_benchmarks.py"
-    return " ".join(["python", script, *sys.argv[1:]])
-
-
-def environment() -> dict:
-    """Machine (cores, CPU model, RAM), Python and library versions, date."""
-    from importlib import metadata
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                      if x.startswith("MemTotal"))
-        ram = f"{mem_kb / 2**20:.1f} GiB"
-    except (OSError, StopIteration):
-        ram = "unknown"
-    versions = {}
-    for pkg in ("tabdiff", *PEER_PACKAGES):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
+def environment_record() -> dict:
+    """Machine (cores, CPU model, RAM), Python and library versions, date: results/peers/environment.json,
+    which the report's Environment section renders."""
     return {
-        "cores": os.cpu_count(), "cpu": cpu, "ram": ram, "platform": platform.platform(),
-        "python": platform.python_version(), "versions": versions,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": command_line(),
+        "cores": os.cpu_count(), "cpu": cpu_model(), "ram": ram(), "platform": platform.platform(),
+        "python": platform.python_version(), "versions": package_versions(("tabdiff", *PEER_PACKAGES)),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": command_line(__file__),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset (each tool's own choice)"),
     }
 
@@ -571,7 +558,7 @@ def dataset_section(name: str, runs: list[dict], ref: dict | None) -> list[str]:
     by_system: dict[str, list[dict]] = {}
     for r in runs:
         by_system.setdefault(r["system"], []).append(r)
-    order = [s for s in SYSTEMS if s in by_system] + [s for s in by_system if s not in SYSTEMS]
+    order = sorted(by_system, key=system_rank)
     for system in order:
         lines.append(system_row(system, sorted(by_system[system], key=lambda r: r["seed"]), footnotes))
     lines.append("")
@@ -607,26 +594,35 @@ def budget_notes(runs: list[dict]) -> tuple[str, str]:
     return budget, ran
 
 
-def write_report(results_dir: Path, out_path: Path) -> None:
-    """RESULTS.md from every run JSON in `results_dir` (the latest record of each dataset/system/seed)."""
+def system_rank(system: str) -> int:
+    """A system's place in the tables: the registry's order, a name recorded before a rename at the place of
+    its current name (old run JSON keeps the name it ran under), unknown names last."""
+    order = list(SYSTEMS)
+    current = LEGACY_SYSTEMS.get(system, system)
+    return order.index(current) if current in order else len(order)
+
+
+def build_report(results_dir: Path) -> str:
+    """RESULTS_peers*.md from every run JSON in `results_dir` (one file per dataset/system/seed)."""
     paths = [p for p in sorted(results_dir.glob("*.json")) if p.name != "environment.json"]
     records = [json.loads(p.read_text()) for p in paths]
     refs = {r["dataset"]: r for r in records if r.get("system") == "reference"}
     runs = [r for r in records if r.get("system") != "reference"]
     env_path = results_dir / "environment.json"
-    env = json.loads(env_path.read_text()) if env_path.exists() else environment()
-    commands = sorted({r.get("command", "") for r in runs} - {""})
+    env = json.loads(env_path.read_text()) if env_path.exists() else environment_record()
+    commands = sorted({current_command(r.get("command", "")) for r in runs} - {""})
     lines = [
         "# Benchmark: tabdiff against the tools a user would pick instead",
         "",
-        "Generated by `benchmarks/run_benchmarks.py` (raw per-run JSON in "
-        f"`{os.path.relpath(results_dir, REPO_ROOT)}/`; rebuild this file with `--report-only`). "
+        "Generated by `python -m benchmarks.bench_peers` (raw per-run JSON in "
+        f"`{os.path.relpath(results_dir, REPO)}/`; rebuild this file with `--report-only`). "
         "Each cell is mean ± sample std over seeds; every fit + sample ran in a fresh subprocess.",
         "",
         "**Columns.** *fit s* / *sample s*: wall-clock seconds of training and of generating as many rows "
         "as the training table (the tool's import time is left out). *peak RSS MB*: peak resident memory of "
-        "that subprocess and its children (MB). The rest is `tabdiff_cli.evaluate.evaluate_tables(train, "
-        "generated, test=test, target=…, discrete_columns=<schema's categorical/boolean>)` (DESIGN.md §4): "
+        "that subprocess and its children (MB). The rest is `tabdiff_cli.evaluate_tables(train, "
+        "generated, test=test, target=…, discrete_columns=<schema's categorical/boolean>)` (defined in "
+        "tabdiff_cli/evaluation/metrics.py): "
         "*shape err* / *trend err* in % (0 ideal), *C2ST* detection score with logistic regression / "
         "gradient boosting (1 ideal), *α-precision* / *β-recall* (1 ideal), *TSTR* accuracy / macro-F1 of a "
         "model trained on generated rows and tested on the real test rows (the reference row shows "
@@ -640,7 +636,7 @@ def write_report(results_dir: Path, out_path: Path) -> None:
     for name in [d for d in KNOWN_DATASETS if any(r["dataset"] == d for r in runs)]:
         lines += dataset_section(name, [r for r in runs if r["dataset"] == name], refs.get(name))
     lines += environment_section(env, commands)
-    out_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
 
 
 def environment_section(env: dict, commands: list[str]) -> list[str]:
@@ -671,7 +667,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help=f"comma list of {', '.join(KNOWN_DATASETS)} (default: {', '.join(DATASET_ORDER)})")
     p.add_argument("--systems", default="all", help=f"comma list of {', '.join(SYSTEM_KEYS)} (default all)")
     p.add_argument("--seeds", default=None, help="comma list of seeds (default 0,1,2; --quick: 0)")
-    p.add_argument("--quick", action="store_true", help="1 seed and small budgets (smoke test)")
+    p.add_argument("--quick", action="store_true",
+                   help="1 seed and small budgets (smoke test): RESULTS_peers_quick.md, results/peers_quick/")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from the saved JSON")
     p.add_argument("--deadline-min", type=float, default=None,
                    help="skip runs that would end after this many minutes (default 55; --quick/0: none)")
@@ -680,17 +677,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         f"(default {ADULT_BUDGET_S:g})")
     p.add_argument("--match-mostlyai", action="store_true",
                    help="Adult and the extra tables: mostlyai-engine trains to its own early stop and runs first; "
-                        "tabdiff (default) gets its fit time as the training budget (issue #7's criterion)")
+                        "tabdiff (default) gets its fit time as the training budget (issue #7's criterion): "
+                        "RESULTS_peers_matched.md, results/peers_matched/")
     p.add_argument("--threads", type=int, default=None,
                    help="OMP_NUM_THREADS for every run (default: each tool's choice; 1 helps a busy machine)")
+    add_data_dir(p)
     p.add_argument("--results-dir", type=Path, default=None,
-                   help="run JSON folder (default benchmarks/results)")
-    p.add_argument("--out", type=Path, default=None, help="report path (default benchmarks/RESULTS.md)")
+                   help="run JSON folder (default benchmarks/results/peers[_quick][_matched])")
+    p.add_argument("--out", type=Path, default=None,
+                   help="report path (default benchmarks/RESULTS_peers[_quick][_matched].md)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    tail = "-quick" if args.quick else ""
-    args.results_dir = args.results_dir or BENCH_DIR / f"results{tail}"
-    args.out = args.out or BENCH_DIR / f"RESULTS{tail.upper()}.md"
+    variant = "".join(f"_{v}" for v, on in (("quick", args.quick), ("matched", args.match_mostlyai)) if on)
+    args.results_dir = args.results_dir or RESULTS_DIR / f"peers{variant}"
+    args.out = args.out or BENCH_DIR / f"RESULTS_peers{variant}.md"
     if args.deadline_min is None:
         args.deadline_min = 0 if args.quick else DEADLINE_MIN
     args.seed_list = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
@@ -698,10 +698,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.systems == "all":
         args.system_list = list(SYSTEMS)
     else:
-        unknown = [s for s in args.systems.split(",") if s.strip() not in SYSTEM_KEYS]
+        keys = [LEGACY_KEYS.get(s.strip(), s.strip()) for s in args.systems.split(",")]
+        unknown = [k for k in keys if k not in SYSTEM_KEYS]
         if unknown:
             p.error(f"unknown system(s) {unknown}; known: {', '.join(SYSTEM_KEYS)}")
-        args.system_list = [SYSTEM_KEYS[s.strip()] for s in args.systems.split(",")]
+        args.system_list = [SYSTEM_KEYS[k] for k in keys]
     # Run order: the head-to-head pair first, so that a deadline cut never loses it.
     args.system_list.sort(key=lambda s: RUN_PRIORITY.index(s) if s in RUN_PRIORITY else len(RUN_PRIORITY))
     return args
@@ -711,7 +712,7 @@ def skipped_record(ds: Dataset, system: str, seed: int, plan: RunPlan, reason: s
     """The record of a run that was not started (its peer is unavailable, or the deadline is near)."""
     return {"dataset": ds.name, "system": system, "seed": seed, "plan": asdict(plan), "status": "skipped",
             "error": reason, "n_train": len(ds.train), "n_test": len(ds.test), "n_sample": len(ds.train),
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line()}
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line(__file__)}
 
 
 MOSTLY, TABDIFF_DEFAULT = "mostlyai-engine TabularARGN", "tabdiff (default)"
@@ -747,7 +748,7 @@ def run_all(args: argparse.Namespace) -> None:
     found unavailable is skipped for the rest of the run.
     """
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "environment.json").write_text(json.dumps(environment(), indent=1))
+    write_report(args.results_dir / "environment.json", json.dumps(environment_record(), indent=1))
     planned = sum(plan_for(d, s, args.quick, args.adult_budget_s).expected_s
                   for d in args.dataset_list for s in args.system_list) * len(args.seed_list)
     sizes = (f"{len(args.dataset_list)} dataset(s) × {len(args.system_list)} system(s) × "
@@ -759,12 +760,12 @@ def run_all(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="tabdiff-bench-") as tmp:
         workdir = Path(tmp)
         for name in args.dataset_list:
-            ds = load_dataset(name)
+            ds = load_dataset(name, args.data_dir)
             train_path = workdir / f"{name}.train.pkl"
             ds.train.to_pickle(train_path)
             ref_path = args.results_dir / f"{name}__reference.json"
             if not ref_path.exists():
-                ref_path.write_text(json.dumps(reference_record(ds), indent=1))
+                write_report(ref_path, json.dumps(reference_record(ds), indent=1))
             matched = args.match_mostlyai and name in LARGE_DATASETS
             systems = matched_order(args.system_list) if matched else args.system_list
             for seed in args.seed_list:
@@ -786,7 +787,7 @@ def run_all(args: argparse.Namespace) -> None:
                     if system == MOSTLY and record["status"] == "ok":
                         mostly_fit_s = float(record["fit_s"])
                     path = args.results_dir / f"{name}__{slug(system)}__seed{seed}.json"
-                    path.write_text(json.dumps(record, indent=1, default=str))
+                    write_report(path, json.dumps(record, indent=1, default=str))
                     print(progress_line(record, time.perf_counter() - start), flush=True)
 
 
@@ -817,8 +818,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
     if not args.report_only:
         run_all(args)
-    write_report(args.results_dir, args.out)
-    print(f"wrote {os.path.relpath(args.out, REPO_ROOT)}")
+    write_report(args.out, build_report(args.results_dir))
+    print(f"wrote {os.path.relpath(args.out, REPO)}")
     return 0
 
 
