@@ -102,7 +102,7 @@ report-screenshot: install
 
 # what the detection judges cost on Adult (docs/evaluation.md)
 bench-judges: install
-	$(PY) benchmarks/bench_judges.py
+	$(PY) -m benchmarks.bench_judges
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TABDIFF_SHARED", ROOT.parent / "shared")) / "data"
+from benchmarks.common import add_data_dir
 
 IMPORT_PROBE = (
     "import time, numpy, pandas, scipy.stats, sklearn.ensemble, sklearn.linear_model, sklearn.metrics\n"
@@ -46,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000, help="Rows of REAL and of GEN.")
     parser.add_argument("--seed", type=int, default=0)
+    add_data_dir(parser)
     args = parser.parse_args(argv)
 
     import xgboost
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     from tabdiff_cli.evaluation import metrics as m
     from tabdiff_cli.table.io import read_table
 
-    real = read_table(SHARED / "adult.csv").sample(n=args.rows, random_state=args.seed).reset_index(drop=True)
+    real = read_table(args.data_dir / "adult.csv").sample(n=args.rows, random_state=args.seed).reset_index(drop=True)
     rng = np.random.default_rng(args.seed)
     gen = real.apply(lambda col: col.to_numpy()[rng.permutation(len(col))])
     columns = list(real.columns)
