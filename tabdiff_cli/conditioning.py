@@ -25,6 +25,14 @@ import pandas as pd
 
 from tabdiff_cli.engine.model import FittedModel
 from tabdiff_cli.errors import UserError
+from tabdiff_cli.evaluation.calibration import (
+    LEVELS,
+    binomial_spread,
+    categorical_calibration,
+    central_intervals,
+    interval_coverage,
+    level_probabilities,
+)
 from tabdiff_cli.table.conditions import Condition, as_number, cell_frame, fallback_draw, overwrite_given
 from tabdiff_cli.table.encoder import NUMERIC_KINDS
 from tabdiff_cli.table.schema import Schema
@@ -203,8 +211,9 @@ def infer(model: FittedModel, conditions: list[Condition], query: list[str], num
           seed: int = 0, **kwargs: Any) -> dict[str, Any]:
     """Posterior of the `query` columns given the conditions, from num_samples conditional rows.
 
-    Returns {column: {"kind", "mean", "std", "quantiles": {q: v}, "missing_share"} for numbers, or {"kind",
-    "probabilities": {level: p}} for categories}, plus "samples": the conditional rows (DataFrame).
+    Returns {column: {"kind", "mean", "std", "quantiles": {q: v}, "intervals": {"0.5": (low, high), "0.9":
+    (low, high)} (the central credible intervals), "missing_share"} for numbers, or {"kind", "probabilities":
+    {level: p}} for categories}, plus "samples": the conditional rows (DataFrame).
     Errors: UserError for an unknown query column.
     """
     schema = model.schema
@@ -221,9 +230,89 @@ def infer(model: FittedModel, conditions: list[Condition], query: list[str], num
             result[q] = {"kind": spec.kind, "mean": float(v.mean()) if v.size else None,
                          "std": float(v.std(ddof=1)) if v.size > 1 else None,
                          "quantiles": {str(p): float(np.quantile(v, p)) for p in QUANTILES} if v.size else {},
-                         "missing_share": float(rows[q].isna().mean())}
+                         "intervals": central_intervals(v), "missing_share": float(rows[q].isna().mean())}
         else:
             probs = rows[q].astype(object).where(rows[q].notna(), "(empty)").value_counts(normalize=True)
             result[q] = {"kind": spec.kind, "probabilities": {str(k): float(p) for k, p in probs.items()}}
     result["samples"] = rows
     return result
+
+
+CALIBRATION_ROWS = 500  # held-out rows a calibration check uses at most (seeded subsample)
+
+
+def hide_cells(schema: Schema, df: pd.DataFrame, columns: list[str] | None = None, cell_share: float | None = None,
+               seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """(df with cells emptied, the (n_rows, n_columns) bool mask of the emptied cells): every observed cell of
+    `columns`, or a seeded random `cell_share` of the observed cells of the learned columns (numbers,
+    categories, booleans, datetimes). Errors: UserError for an unknown or unlearned column, or neither given."""
+    learned = [c.name for c in schema.columns if c.kind not in ("id", "constant", "empty")]
+    if columns:
+        bad = [c for c in columns if c not in learned]
+        if bad:
+            raise UserError(f"--column {bad[0]!r} is not a learned column; learned: {', '.join(learned)}")
+        chosen = np.isin(np.asarray(schema.names), columns)[None, :].repeat(len(df), axis=0)
+    elif cell_share is not None and 0 < cell_share < 1:
+        chosen = np.random.default_rng([seed, 11]).random((len(df), len(schema.names))) < cell_share
+        chosen &= np.isin(np.asarray(schema.names), learned)[None, :]
+    else:
+        raise UserError("say what to hide: --column COL (repeatable) or --cells SHARE with 0 < SHARE < 1")
+    cells = df[schema.names].reset_index(drop=True)
+    hidden = chosen & cells.notna().to_numpy()
+    return cells.mask(hidden), hidden
+
+
+def calibration_check(model: FittedModel, holdout: pd.DataFrame, columns: list[str] | None = None,
+                      cell_share: float | None = None, draws: int = 100, seed: int = 0,
+                      max_rows: int = CALIBRATION_ROWS, **kwargs: Any) -> dict[str, Any]:
+    """How honest the model's uncertainty is on rows it did not see: hide cells of `holdout` (n_rows, the
+    training columns; `columns` entirely, or a `cell_share` of them), draw each hidden cell `draws` times
+    from the model given the row's other cells (impute), and score the draws against the truth
+    (evaluation.calibration): per numeric column the coverage of the central credible intervals at every
+    level of CURVE_LEVELS; per categorical column accuracy, expected calibration error, log loss, the
+    reliability bins and the credible sets' coverage. At most max_rows rows are used (seeded subsample).
+    Returns {"rows", "draws", "hidden_cells", "columns": {column: {...}}, "overall": {...}}; other keyword
+    arguments as impute. Errors: UserError as impute and hide_cells, or when nothing is left to hide."""
+    schema = model.schema
+    if draws < 2:
+        raise UserError(f"--draws must be at least 2 for intervals, got {draws}")
+    rows = holdout if len(holdout) <= max_rows else holdout.sample(max_rows, random_state=seed)
+    rows = _check_impute_input(schema, rows.reset_index(drop=True), 1)
+    holed, hidden = hide_cells(schema, rows, columns, cell_share, seed)
+    if not hidden.any():
+        raise UserError("no observed cell to hide in the held-out rows")
+    filled = impute(model, holed, draws=draws, seed=seed, **kwargs)
+    out = {"rows": len(rows), "draws": draws, "hidden_cells": int(hidden.sum()), "columns": {}}
+    for j, col in enumerate(schema.names):
+        mask = hidden[:, j]
+        if not mask.any():
+            continue
+        spec = schema[col]
+        values = filled[col].to_numpy().reshape(draws, len(rows))[:, mask].T  # (cells, draws)
+        if spec.kind in NUMERIC_KINDS:
+            got = as_number(pd.Series(values.ravel()), spec).reshape(values.shape)
+            truth = as_number(rows[col][mask], spec)
+            entry = {"kind": "numeric", "cells": int(mask.sum()), "coverage": interval_coverage(got, truth)}
+        else:
+            levels = sorted({str(v) for v in values.ravel()} | {str(v) for v in rows[col][mask]})
+            probs = level_probabilities(values.astype(str), levels)
+            truth = np.array([levels.index(str(v)) for v in rows[col][mask]])
+            entry = {"kind": "categorical", "cells": int(mask.sum()), **categorical_calibration(probs, truth)}
+        out["columns"][col] = entry
+    out["overall"] = _overall_calibration(out["columns"])
+    return out
+
+
+def _overall_calibration(columns: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Cell-weighted means over the columns of a calibration check: coverage at 50 % and 90 % (numbers and
+    categories' credible sets together), with the binomial spread a calibrated model shows, and the ECE."""
+    cells = sum(c["cells"] for c in columns.values())
+    overall: dict[str, Any] = {"cells": cells}
+    for level in LEVELS:
+        key = str(level)
+        overall[f"coverage_{int(level * 100)}"] = sum(c["cells"] * c["coverage"][key] for c in columns.values()) / cells
+        overall[f"spread_{int(level * 100)}"] = binomial_spread(level, cells)
+    cat = [c for c in columns.values() if c["kind"] == "categorical"]
+    if cat:
+        overall["ece"] = sum(c["cells"] * c["ece"] for c in cat) / sum(c["cells"] for c in cat)
+    return overall

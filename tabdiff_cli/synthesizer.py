@@ -219,6 +219,17 @@ class DiffusionSynthesizer:
         conditions = self.parse_conditions(given, allow_extrapolation)
         return conditioning.infer(model, conditions, query, num_samples=num_samples, seed=seed, **kwargs)
 
+    def calibration(self, holdout: pd.DataFrame, columns: list[str] | None = None, cell_share: float | None = None,
+                    draws: int = 100, seed: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """How often the model's credible intervals cover the truth on held-out rows (holdout: (n_rows, the
+        training columns)): hide `columns` (or a `cell_share` of the cells), draw them `draws` times given the
+        rest, score (conditioning.calibration_check). Errors: UserError as impute, or nothing to hide."""
+        model = self._fitted()
+        seed = new_seed() if seed is None else int(seed)
+        self.last_seed = seed
+        return conditioning.calibration_check(model, holdout, columns=columns, cell_share=cell_share, draws=draws,
+                                              seed=seed, **kwargs)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint (safetensors weights + JSON config, encoder state, meta), atomically.

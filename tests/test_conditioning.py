@@ -183,3 +183,22 @@ def test_inverse_recipe_answers_the_iris_inverse_queries(iris_df):
     assert 0.6 <= setosa["std"] / real.std() <= 1.5  # the default model's own setosa rows spread 3.7x
     probs = synth.infer(["petal length (cm)=5.5"], ["target"], num_samples=1000, seed=0)["target"]["probabilities"]
     assert probs.get("virginica", 0.0) > 0.9
+
+
+def test_calibration_check_hides_cells_and_scores_their_draws(iris_synth, iris_df):
+    """conditioning.calibration_check: every hidden cell is drawn, numbers get coverage at each level,
+    categories accuracy and ECE; the pooled coverage lies in [0, 1] with the calibrated spread beside it."""
+    held = iris_df.iloc[::5].reset_index(drop=True)  # 30 rows
+    res = iris_synth.calibration(held, columns=["petal length (cm)", "target"], draws=8, seed=0, steps=10)
+    assert res["rows"] == 30 and res["hidden_cells"] == 60
+    num, cat = res["columns"]["petal length (cm)"], res["columns"]["target"]
+    assert num["kind"] == "numeric" and num["cells"] == 30 and 0 <= num["coverage"]["0.9"] <= 1
+    assert num["coverage"]["0.5"] <= num["coverage"]["0.9"]
+    assert cat["kind"] == "categorical" and 0 <= cat["ece"] <= 1 and cat["accuracy"] > 0.5
+    assert res["overall"]["spread_90"] == pytest.approx((0.9 * 0.1 / 60) ** 0.5)
+    share = iris_synth.calibration(held, cell_share=0.3, draws=4, seed=1, steps=10)
+    assert 0 < share["hidden_cells"] < 150
+    with pytest.raises(UserError, match="say what to hide"):
+        iris_synth.calibration(held, draws=4)
+    with pytest.raises(UserError, match="not a learned column"):
+        iris_synth.calibration(held, columns=["nope"], draws=4)

@@ -186,11 +186,33 @@ def posterior_table(column: str, post: dict[str, Any], title: str) -> Table:
         for value, p in post["probabilities"].items():
             table.add_row(value, f"{p:.3f}")
         return table
-    for name in ("mean", "std", "5%", "25%", "50%", "75%", "95%"):
+    for name in ("mean", "sd", "median", "50% credible interval", "90% credible interval"):
         table.add_column(name, justify="right")
-    q = post["quantiles"]
-    quantiles = (q.get(k) for k in ("0.05", "0.25", "0.5", "0.75", "0.95"))
-    table.add_row(*same_decimals([post["mean"], post["std"], *quantiles]))
+    iv = post.get("intervals", {})
+    lo50, hi50 = iv.get("0.5", (None, None))
+    lo90, hi90 = iv.get("0.9", (None, None))
+    mean, sd, median, lo50, hi50, lo90, hi90 = same_decimals([post["mean"], post["std"], post["quantiles"].get("0.5"),
+                                                              lo50, hi50, lo90, hi90])
+    table.add_row(mean, sd, median, f"{lo50} – {hi50}" if lo50 else "", f"{lo90} – {hi90}" if lo90 else "")
+    return table
+
+
+def calibration_table(result: dict[str, Any], seed: int) -> Table:
+    """A calibration check (conditioning.calibration_check): per hidden column its coverage at 50 % and 90 %
+    (categorical: of the credible sets) and, for categories, accuracy and expected calibration error; the
+    last row pools the cells, with the spread a calibrated model would show."""
+    o = result["overall"]
+    table = Table(title=f"calibration: {result['hidden_cells']} hidden cells in {result['rows']} held-out rows, "
+                        f"{result['draws']} draws each (seed {seed})")
+    for name in ("column", "kind", "cells", "50% covers", "90% covers", "accuracy", "ECE"):
+        table.add_column(name, justify="left" if name in ("column", "kind") else "right")
+    for col, c in result["columns"].items():
+        cov = c["coverage"]
+        table.add_row(col, c["kind"], str(c["cells"]), f"{cov['0.5']:.1%}", f"{cov['0.9']:.1%}",
+                      f"{c['accuracy']:.3f}" if "accuracy" in c else "", f"{c['ece']:.3f}" if "ece" in c else "")
+    table.add_row("all", "", str(o["cells"]), f"{o['coverage_50']:.1%} ± {o['spread_50']:.1%}",
+                  f"{o['coverage_90']:.1%} ± {o['spread_90']:.1%}", "", f"{o['ece']:.3f}" if "ece" in o else "",
+                  style="bold")
     return table
 
 

@@ -957,3 +957,70 @@ def loss_curve_svg(losses: Sequence[float], xlabel: str = "logged point", title:
         if title:
             ax.set_title(title, fontsize=8)
         return _svg_text(fig)
+
+
+# --------------------------------------------------------------------------------------------------------
+# calibration of conditional answers
+# --------------------------------------------------------------------------------------------------------
+
+
+def _build_calibration(result: dict) -> Figure:
+    """Left: the coverage of the central credible intervals against their level, per numeric column (the
+    diagonal is calibrated; the band is ±2 binomial standard deviations of the pooled cells). Right: the
+    reliability diagram of the categorical columns (accuracy against confidence per bin; the diagonal is
+    calibrated). `result`: conditioning.calibration_check's dict."""
+    columns = result["columns"]
+    numeric = {c: v for c, v in columns.items() if v["kind"] == "numeric"}
+    categorical = {c: v for c, v in columns.items() if v["kind"] == "categorical"}
+    fig = plt.figure(figsize=(8.0, 3.4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for ax in (left, right):
+        ax.plot([0, 1], [0, 1], color="0.6", linewidth=0.8, linestyle="--")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    if numeric:
+        cells = sum(v["cells"] for v in numeric.values())
+        levels = np.array(sorted(float(k) for k in next(iter(numeric.values()))["coverage"]))
+        band = 2 * np.sqrt(levels * (1 - levels) / cells)
+        left.fill_between(levels, levels - band, levels + band, color="0.9", linewidth=0)
+        for i, (col, v) in enumerate(list(numeric.items())[:10]):
+            got = [v["coverage"][str(level)] for level in levels]
+            left.plot(levels, got, marker="o", markersize=2.5, linewidth=1, color=f"C{i}", label=_short(col, 18))
+        left.legend(fontsize=6, frameon=False, loc="upper left")
+    else:
+        left.text(0.5, 0.5, "no numeric column hidden", ha="center", va="center", color="0.4")
+    left.set_xlabel("credible interval level")
+    left.set_ylabel("share of true values inside")
+    left.set_title("numeric cells: interval coverage")
+    if categorical:
+        for i, (col, v) in enumerate(list(categorical.items())[:10]):
+            conf = [b["confidence"] for b in v["bins"]]
+            acc = [b["accuracy"] for b in v["bins"]]
+            right.plot(conf, acc, marker="o", markersize=2.5, linewidth=1, color=f"C{i}",
+                       label=f"{_short(col, 14)} (ECE {v['ece']:.3f})")
+        right.legend(fontsize=6, frameon=False, loc="upper left")
+    else:
+        right.text(0.5, 0.5, "no categorical column hidden", ha="center", va="center", color="0.4")
+    right.set_xlabel("probability of the most likely level")
+    right.set_ylabel("share right")
+    right.set_title("categorical cells: reliability")
+    fig.suptitle(f"{result['hidden_cells']} hidden cells in {result['rows']} held-out rows, "
+                 f"{result['draws']} draws each", fontsize=8)
+    return fig
+
+
+def calibration_plot(result: dict, out: str | Path) -> Path:
+    """Draw a calibration check (conditioning.calibration_check's dict) to `out` (.png, .svg or .pdf),
+    atomically. Raises: PlotError for an unsupported extension."""
+    path = check_out(out)
+    with plt.rc_context(_RC):
+        return _save(_build_calibration(result), path)
+
+
+def calibration_svg(result: dict) -> str:
+    """The calibration figure as SVG text (for the HTML report)."""
+    with plt.rc_context(_RC):
+        return _svg_text(_build_calibration(result))

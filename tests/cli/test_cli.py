@@ -727,3 +727,19 @@ def test_fit_honours_the_config_files_na_values_and_epochs(tmp_path):
     assert_ok(tabdiff("fit", tmp_path / "t.csv", "--config", tmp_path / "c.yaml", "--epochs", 3, "--seed", 0,
                       "--quiet", "--model", tmp_path / "e.ckpt"))
     assert load_checkpoint(tmp_path / "e.ckpt")[1]["meta"]["steps"] == 3  # 60 rows: one full batch an epoch
+
+
+def test_calibration_command_reports_coverage_and_writes_json_and_a_figure(iris_run, tmp_path):
+    held = tmp_path / "held.csv"
+    read_table("iris").iloc[::10].to_csv(held, index=False)
+    out, fig = tmp_path / "cal.json", tmp_path / "cal.png"
+    result = tabdiff("calibration", held, "--model", iris_run["ckpt"], "--column", "target,petal width (cm)",
+                     "--draws", 6, "--steps", 10, "--seed", 0, "--out", out, "--plot", fig)
+    assert_ok(result)
+    assert "90% covers" in result.stdout and "all" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["hidden_cells"] == 30 and set(report["columns"]) == {"target", "petal width (cm)"}
+    assert fig.stat().st_size > 1000
+    bad = tabdiff("calibration", held, "--model", iris_run["ckpt"], "--column", "nope", "--draws", 3)
+    assert_clear_error(bad, "nope")
+    assert_clear_error(tabdiff("calibration", held, "--model", iris_run["ckpt"], "--draws", 3), "--column")
