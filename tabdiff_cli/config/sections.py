@@ -45,6 +45,8 @@ class DataConfig:
         are one-hot encoded and written back as integers; 0: off.
     spike_share: a number held by at least this share of a numeric column's rows gets a one-hot level of its
         own beside the column's coordinate, decoded exactly; 0: off; "auto": config.auto.spike_share.
+    clusters: a numeric column whose values fall into ranges separated by wide gaps gets a one-hot cluster
+        level beside its coordinate and is scaled within its cluster, so the gaps survive (table/encoder.py).
     columns: per-column kind overrides {name: kind}; ids: identifier columns (regenerated); drop: left out.
     na_values: cell texts read as missing.
     fit_max_rows: the numeric scalers are fitted on at most this many rows drawn at random (seeded); levels
@@ -56,6 +58,7 @@ class DataConfig:
     max_categories: int = 500
     discrete_integers: int = 16
     spike_share: float | str = AUTO
+    clusters: bool = True
     columns: dict[str, str] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
@@ -205,7 +208,7 @@ class Config:
 # config, so a key it lacks was added after it was written; it takes the value that reproduces what that
 # checkpoint's code did. A new key adds its legacy value here.
 LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "data": {"discrete_integers": 0, "spike_share": 0.0},
+    "data": {"discrete_integers": 0, "spike_share": 0.0, "clusters": False},
     "model": {"prediction": "eps", "conditional": False, "hidden_dim": 64, "n_blocks": 3, "dropout": 0.0},
     "training": {"epochs": 5000, "steps": None, "batch_size": None, "lr": 3e-4, "lr_schedule": "constant",
                  "warmup_steps": 0, "ema_decay": None, "noise_draws": 1, "time_sampling": "uniform",

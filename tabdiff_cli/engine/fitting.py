@@ -44,13 +44,13 @@ def fit_encoder(data: pd.DataFrame, cfg: Config, schema: Schema | None = None) -
     table_schema = schema or infer_schema(data, overrides=d.columns, ids=d.ids, drop=d.drop,
                                           categorical_threshold=d.categorical_threshold)
     return TableEncoder(table_schema, d.numeric_transform, auto.categorical_encoding(d.numeric_transform),
-                        d.max_categories, d.discrete_integers, auto.spike_share(d.spike_share, len(data))
-                        ).fit(data, max_rows=d.fit_max_rows)
+                        d.max_categories, d.discrete_integers, auto.spike_share(d.spike_share, len(data)),
+                        clusters=d.clusters).fit(data, max_rows=d.fit_max_rows)
 
 
 def _numeric_share(encoder: TableEncoder) -> float:
     """The share of modelled units that are numeric coordinates (a spike block belongs to its column)."""
-    units = [b for b in encoder.blocks if b.kind != "spike"]
+    units = [b for b in encoder.blocks if b.kind not in ("spike", "cluster")]
     return encoder.n_numeric / max(1, len(units))
 
 

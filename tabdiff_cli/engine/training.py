@@ -6,7 +6,7 @@ one-hot blocks); a conditional objective (objective.units set) also draws each s
 (masked conditioning, share training.condition_share).
 
 The table is one tensor on the device and batches are index slices of a seeded permutation (no DataLoader);
-the loss reaches the host only when it is logged; AdamW is fused where the build supports it.
+the loss reaches the host only when it is logged.
 """
 
 from __future__ import annotations
@@ -139,24 +139,58 @@ class _Batches:
         return xb, t, eps, known, weight
 
 
+class AdamW:
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019, Algorithm 2; Kingma & Ba 2015, Algorithm 1):
+    the update of torch.optim.AdamW(foreach=True) with its defaults (betas 0.9 / 0.999, eps 1e-8, no
+    amsgrad), operation for operation, on torch's foreach kernels. Not torch.optim itself: its first use
+    imports torch._dynamo, which costs every `fit` about as much start-up as importing torch.
+
+    params: the tensors to train (those with a gradient after backward are updated)."""
+
+    def __init__(self, params, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = [p for p in params if p.requires_grad]
+        self.weight_decay, (self.beta1, self.beta2), self.eps = float(weight_decay), betas, eps
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = 0
+
+    def zero_grad(self) -> None:
+        """Drop every gradient (as zero_grad(set_to_none=True))."""
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, lr: float) -> None:
+        """One update at learning rate lr from the parameters' current gradients."""
+        self.steps += 1
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        params = [self.params[i] for i in live]
+        grads = [self.params[i].grad for i in live]
+        exp_avg, exp_avg_sq = [self.exp_avg[i] for i in live], [self.exp_avg_sq[i] for i in live]
+        torch._foreach_mul_(params, 1 - lr * self.weight_decay)
+        torch._foreach_lerp_(exp_avg, grads, 1 - self.beta1)
+        torch._foreach_mul_(exp_avg_sq, self.beta2)
+        torch._foreach_addcmul_(exp_avg_sq, grads, grads, 1 - self.beta2)
+        step_size = (lr / (1 - self.beta1 ** self.steps)) * -1
+        denom = torch._foreach_sqrt(exp_avg_sq)
+        torch._foreach_div_(denom, (1 - self.beta2 ** self.steps) ** 0.5)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(params, exp_avg, denom, step_size)
+
+
 class _Optimizer:
-    """AdamW (fused where the build has the kernel) with the warm-up and decay of `lr_factor`."""
+    """AdamW with the warm-up and decay of `lr_factor`."""
 
     def __init__(self, net: nn.Module, cfg: TrainingConfig, steps: int):
         self.cfg, self.steps = cfg, steps
-        try:
-            self.opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
-        except (RuntimeError, TypeError):  # builds without a fused kernel for this device
-            self.opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = AdamW(net.parameters(), weight_decay=cfg.weight_decay)
         lr_factor(0, steps, cfg)  # an unknown lr_schedule fails before the first step
 
     def step(self, loss: torch.Tensor, step: int, time_fraction: float) -> None:
-        """Set the learning rate of `step` and take one optimizer step on `loss`."""
-        for group in self.opt.param_groups:
-            group["lr"] = self.cfg.lr * lr_factor(step, self.steps, self.cfg, time_fraction)
-        self.opt.zero_grad(set_to_none=True)
+        """Take one optimizer step on `loss` at the learning rate of `step`."""
+        self.opt.zero_grad()
         loss.backward()
-        self.opt.step()
+        self.opt.step(self.cfg.lr * lr_factor(step, self.steps, self.cfg, time_fraction))
 
 
 class _LossLog:

@@ -33,13 +33,18 @@ CATEGORICAL_KINDS = ("categorical", "boolean")
 RARE = "__tabdiff_rare__"
 MAX_SPIKES = 16  # spike levels per numeric column, the most frequent values
 MIN_SPIKE_ROWS = 10  # a spike must be held by this many training rows at least, as a one-hot integer level
+CLUSTER_GAP = 0.2  # a gap between a column's sorted values of at least this share of its IQR separates clusters
+MIN_CLUSTER_SHARE = 0.05  # a cluster holds at least this share of the column's values (and MIN_SPIKE_ROWS)
+MAX_CLUSTERS = 8
+GRID_STEPS = 3  # a cluster gap is at least this many times the median step between a column's distinct values
 
 
 @dataclass(frozen=True)
 class Block:
     """A slice [start, end) of the encoded features: kind 'numeric' (width 1), 'categorical' (one-hot),
-    'spike' (one-hot [spike values…, other] of numeric column `column`) or 'missing' (the [observed,
-    missing] indicator of numeric column `column`)."""
+    'spike' (one-hot [spike values…, other] of numeric column `column`), 'cluster' (one-hot [cluster 1, …,
+    cluster k] of numeric column `column`: which of its value ranges separated by gaps a row lies in) or
+    'missing' (the [observed, missing] indicator of numeric column `column`)."""
 
     column: str
     kind: str
@@ -59,6 +64,17 @@ def _json(v: Any) -> Any:
     return v
 
 
+def _json_arrays(scaler: dict[str, Any]) -> dict[str, Any]:
+    """A scaler dict with its arrays as lists (JSON-safe)."""
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in scaler.items()}
+
+
+def _array_scaler(state: dict[str, Any]) -> dict[str, Any]:
+    """A scaler dict read back from JSON, its arrays float64."""
+    arrays = {"standard": ("mean", "scale", "var"), "quantile": ("quantiles", "references")}.get(state.get("type"), ())
+    return {k: np.asarray(v, dtype=np.float64) if k in arrays else v for k, v in state.items()}
+
+
 def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
     """Cast decoded values back to the input dtype (nullable where missing cells exist)."""
     has_na = bool(values.isna().any())
@@ -74,6 +90,38 @@ def _restore_dtype(values: pd.Series, dtype: str) -> pd.Series:
     except (TypeError, ValueError):
         return values
     return values
+
+
+def find_clusters(values: np.ndarray, min_rows: int, gap: float = CLUSTER_GAP,
+                  max_clusters: int = MAX_CLUSTERS) -> list[float]:
+    """Break points b_1 < … < b_{k−1} that split a numeric column's values into k ≥ 2 clusters at its gaps,
+    or [] when it has none: a gap between consecutive sorted values counts when it is at least `gap` times
+    the interquartile range and GRID_STEPS times the median step between distinct values, widest first, as long as every cluster keeps `min_rows` values. A break is the
+    middle of its gap; a value v lies in cluster searchsorted(breaks, v).
+
+    values: (n,) float64, NaN ignored. Clusters keep a multimodal column's gaps (Iris's petal lengths,
+    1.0–1.9 cm for setosa and 3.0–6.9 cm for the others): a quantile transform would map the gap to one
+    point, so that a small error in transformed space crosses from one cluster into another.
+    """
+    v = np.sort(np.asarray(values, dtype=np.float64)[np.isfinite(values)])
+    if v.size < 2 * min_rows:
+        return []
+    q1, q3 = np.quantile(v, [0.25, 0.75])
+    widths = np.diff(v)
+    steps = widths[widths > 0]
+    if q3 <= q1 or not steps.size:
+        return []
+    # a gap also spans several of the column's own steps between distinct values: a 0.1 cm grid is no gap
+    least = max(gap * (q3 - q1), GRID_STEPS * float(np.median(steps)))
+    cuts: list[int] = []  # i: the gap between v[i] and v[i + 1]
+    for i in np.argsort(-widths, kind="stable"):
+        if widths[i] < least or len(cuts) + 1 >= max_clusters:
+            break
+        trial = sorted([*cuts, int(i)])
+        sizes = np.diff([0, *(j + 1 for j in trial), v.size])
+        if sizes.min() >= min_rows:
+            cuts = trial
+    return [float((v[i] + v[i + 1]) / 2) for i in cuts]
 
 
 def unseen_level_error(column: str, value: str, known: list[str]) -> UserError:
@@ -105,11 +153,15 @@ class TableEncoder:
     column's other values (`_without_spikes`); Adult's hours_per_week is 40 in 46.7 % of the rows. A mixed
     discrete/continuous column, as the mode indicator of CTGAN's mode-specific normalization (Xu et al. 2019,
     §4.2), but for exact values. Only with the quantile transform; 0 = off (the blog recipe).
+    clusters: a numeric column whose values fall into ranges separated by wide gaps (`find_clusters`) gets a
+    cluster block [1, …, k] beside its coordinate, learned by cross-entropy, and its number is scaled within
+    its cluster, so the gaps survive the transform (CTGAN's mode-specific normalization, Xu et al. 2019,
+    §4.2, with the modes found from gaps). Columns with spike levels, datetimes and offsets have none.
     """
 
     def __init__(self, schema: Schema, numeric_transform: str = "quantile",
                  categorical_encoding: str = "pm1", max_categories: int = 500, discrete_integers: int = 0,
-                 spike_share: float = 0.0):
+                 spike_share: float = 0.0, clusters: bool = False):
         if numeric_transform not in ("quantile", "standard"):
             raise UserError(f"unknown numeric_transform '{numeric_transform}'; use quantile or standard")
         if categorical_encoding not in ("pm1", "standardized"):
@@ -130,6 +182,10 @@ class TableEncoder:
         self.levels: dict[str, list[Any]] = {}  # per categorical column; None = the missing level
         self.rare: dict[str, dict[str, list]] = {}  # {"values": [...], "p": [...]}
         self.spikes: dict[str, list[float]] = {}  # per numeric column with spikes: its spike values
+        # per numeric column with clusters: {"breaks": [b_1, …], "scalers": one scaler dict per cluster}; the
+        # column's number is scaled within its cluster
+        self.clusters: dict[str, dict[str, Any]] = {}
+        self.use_clusters = bool(clusters)
         # the fitted numeric scaling, applied in numpy: {"type": "standard", "mean", "scale", "var"} or
         # {"type": "quantile", "quantiles": (n_quantiles, n_numeric), "references": (n_quantiles,)}; {} if none
         self.scaler: dict[str, Any] = {}
@@ -156,6 +212,11 @@ class TableEncoder:
             if name in self.spikes:
                 width = len(self.spikes[name]) + 1
                 out.append(Block(name, "spike", pos, pos + width))
+                pos += width
+        for name in self.numeric_cols:
+            if name in self.clusters:
+                width = len(self.clusters[name]["breaks"]) + 1
+                out.append(Block(name, "cluster", pos, pos + width))
                 pos += width
         for name in self.missing_cols:
             out.append(Block(name, "missing", pos, pos + 2))
@@ -186,7 +247,7 @@ class TableEncoder:
         units = [0] * self.n_features
         ids: dict[tuple[str, str], int] = {}
         for b in blocks:
-            key = (b.column, "numeric" if b.kind == "spike" else b.kind)
+            key = (b.column, "numeric" if b.kind in ("spike", "cluster") else b.kind)
             units[b.start:b.end] = [ids.setdefault(key, len(ids))] * (b.end - b.start)
         return Layout(n_features=self.n_features, n_numeric=self.n_numeric,
                       blocks=tuple((b.start, b.end) for b in blocks if b.kind != "numeric"),
@@ -235,6 +296,11 @@ class TableEncoder:
             if name in self.spikes:
                 width = len(self.spikes[name]) + 1
                 freqs.append(np.bincount(self._spike_codes(df, name), minlength=width) / max(1, n))
+        self.clusters = self._find_clusters(df) if self.use_clusters else {}
+        for name in self.numeric_cols:
+            if name in self.clusters:
+                width = len(self.clusters[name]["breaks"]) + 1
+                freqs.append(np.bincount(self._cluster_codes(df, name), minlength=width) / max(1, n))
         missing_rates = {name: float(df[name].isna().mean()) for name in self.numeric_cols}
         self.missing_cols = [name for name in self.numeric_cols if missing_rates[name] > 0]
         freqs += [np.array([1.0 - missing_rates[name], missing_rates[name]]) for name in self.missing_cols]
@@ -250,6 +316,12 @@ class TableEncoder:
                                      subsample=10**9, random_state=0).fit(num)
             self.scaler = {"type": "quantile", "quantiles": qt.quantiles_, "references": qt.references_,
                            "n_quantiles": int(qt.n_quantiles_)}
+        for i, name in enumerate(self.numeric_cols):
+            if name in self.clusters:
+                values = num[:, i]
+                codes = np.searchsorted(self.clusters[name]["breaks"], values)
+                self.clusters[name]["scalers"] = [self._fit_scaler(values[(codes == j) & ~np.isnan(values), None])
+                                                  for j in range(len(self.clusters[name]["breaks"]) + 1)]
         if self.categorical_encoding == "standardized" and freqs:
             if sub is None:  # exactly the blog recipe's StandardScaler over the 0/1 coordinates
                 sc = StandardScaler().fit(self._onehot_raw(df))
@@ -296,6 +368,43 @@ class TableEncoder:
             if len(keep) and rest.sum() >= MIN_SPIKE_ROWS and len(rest) >= 2:
                 found[name] = [float(v) for v in keep.index]
         return found
+
+    def _find_clusters(self, df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+        """{numeric column: {"breaks": its cluster break points}} (`find_clusters`); datetimes, offset columns
+        and columns with spike levels have none."""
+        found = {}
+        for name in self.numeric_cols:
+            spec = self.schema[name]
+            if spec.kind == "datetime" or name in self.offsets or name in self.spikes:
+                continue
+            values = numeric_values(df[name], spec)
+            present = int(np.isfinite(values).sum())
+            breaks = find_clusters(values, max(MIN_SPIKE_ROWS, int(np.ceil(MIN_CLUSTER_SHARE * present))))
+            if breaks:
+                found[name] = {"breaks": breaks}
+        return found
+
+    def _cluster_codes(self, df: pd.DataFrame, name: str) -> np.ndarray:
+        """Cluster of each row of numeric column `name`: (n_rows,) int64 in [0, k); an empty cell counts in the
+        largest cluster (its missing indicator says it is empty)."""
+        v = numeric_values(df[name], self.schema[name])
+        codes = np.searchsorted(self.clusters[name]["breaks"], v)
+        empty = np.isnan(v)
+        if empty.any():
+            codes[empty] = int(np.bincount(codes[~empty], minlength=1).argmax()) if (~empty).any() else 0
+        return codes.astype(np.int64)
+
+    def _fit_scaler(self, values: np.ndarray) -> dict[str, Any]:
+        """A scaler dict (as self.scaler) fitted on values: (n, 1) float64 with the encoder's numeric_transform."""
+        from sklearn.preprocessing import QuantileTransformer, StandardScaler
+
+        if self.numeric_transform == "standard":
+            sc = StandardScaler().fit(values)
+            return {"type": "standard", "mean": sc.mean_, "scale": sc.scale_, "var": sc.var_}
+        qt = QuantileTransformer(output_distribution="normal", n_quantiles=max(2, min(1000, len(values))),
+                                 subsample=10**9, random_state=0).fit(values)
+        return {"type": "quantile", "quantiles": qt.quantiles_, "references": qt.references_,
+                "n_quantiles": int(qt.n_quantiles_)}
 
     def _spike_codes(self, df: pd.DataFrame, name: str) -> np.ndarray:
         """Level of each row in `name`'s spike block: (n_rows,) int64, len(spikes) for 'other' (an empty
@@ -361,6 +470,11 @@ class TableEncoder:
                 eye = np.zeros((len(df), len(self.spikes[name]) + 1), dtype=np.float32)
                 eye[np.arange(len(df)), self._spike_codes(df, name)] = 1.0
                 parts.append(eye)
+        for name in self.numeric_cols:
+            if name in self.clusters:
+                eye = np.zeros((len(df), len(self.clusters[name]["breaks"]) + 1), dtype=np.float32)
+                eye[np.arange(len(df)), self._cluster_codes(df, name)] = 1.0
+                parts.append(eye)
         for name in self.missing_cols:
             miss = np.zeros(len(df), dtype=bool) if force_observed else df[name].isna().to_numpy()
             parts.append(np.column_stack([~miss, miss]).astype(np.float32))
@@ -407,16 +521,18 @@ class TableEncoder:
         Errors: UserError for a categorical value not seen in training (lists the known values).
         """
         self._check_fitted()
-        num, at_spike = self._without_spikes(self._numeric_matrix(df))
+        raw, at_spike = self._without_spikes(self._numeric_matrix(df))
+        num = raw
         if num.shape[1]:
-            sc = self.scaler
-            if sc["type"] == "quantile" and self.tie_transform == "spread":
-                rng = None if tie_seed is None else np.random.default_rng((TIE_STREAM, int(tie_seed)))
-                num = quantile_normal(num, sc["quantiles"], sc["references"], rng)
-            elif sc["type"] == "quantile":
-                num = quantile_midrank(num, sc["quantiles"], sc["references"])
-            else:  # as StandardScaler.transform: (x − mean) / scale
-                num = (np.asarray(num, dtype=np.float64) - sc["mean"]) / sc["scale"]
+            rng = None if tie_seed is None else np.random.default_rng((TIE_STREAM, int(tie_seed)))
+            num = self._scale(raw, self.scaler, rng)
+            for i, name in enumerate(self.numeric_cols):
+                if name in self.clusters:  # within its cluster, each with a scaler of its own
+                    c = self.clusters[name]
+                    codes = np.searchsorted(c["breaks"], raw[:, i])
+                    for j, sc in enumerate(c["scalers"]):
+                        sel = (codes == j) & ~np.isnan(raw[:, i])
+                        num[sel, i] = self._scale(raw[sel, i:i + 1], sc, rng)[:, 0]
             if at_spike.any():
                 # a spike row's number carries nothing its spike block does not: independent N(0, 1) noise
                 # (smooth for eps prediction), or 0 for given values
@@ -426,6 +542,21 @@ class TableEncoder:
             num = np.nan_to_num(num, nan=0.0)
         onehot = self.scale_onehot(self._onehot_raw(df, force_observed).astype(np.float64))
         return np.concatenate([num, onehot], axis=1).astype(dtype)
+
+    def _scale(self, values: np.ndarray, sc: dict[str, Any], rng: np.random.Generator | None) -> np.ndarray:
+        """values (n, k) float64 → normal scores (quantile) or standardized values (standard) under scaler sc."""
+        if sc["type"] == "quantile" and self.tie_transform == "spread":
+            return quantile_normal(values, sc["quantiles"], sc["references"], rng)
+        if sc["type"] == "quantile":
+            return quantile_midrank(values, sc["quantiles"], sc["references"])
+        return (np.asarray(values, dtype=np.float64) - sc["mean"]) / sc["scale"]  # as StandardScaler.transform
+
+    @staticmethod
+    def _unscale(z: np.ndarray, sc: dict[str, Any]) -> np.ndarray:
+        """The inverse of _scale: z (n, k) → values (n, k) float64."""
+        if sc["type"] == "quantile":
+            return quantile_inverse(z, sc["quantiles"], sc["references"])
+        return z * sc["scale"] + sc["mean"]  # as StandardScaler.inverse_transform
 
     def transform_partial(self, df: pd.DataFrame,
                           free_columns: list[str] | tuple = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -452,7 +583,7 @@ class TableEncoder:
                 miss = miss | df[self.offsets[block.column]["anchor"]].isna().to_numpy()
             if block.kind == "numeric":
                 known[miss, block.start] = False
-            elif block.kind in ("categorical", "spike"):
+            elif block.kind in ("categorical", "spike", "cluster"):
                 known[miss, block.start:block.end] = False
         for name in self.numeric_cols:
             spec = self.schema[name]
@@ -484,14 +615,16 @@ class TableEncoder:
         x = np.asarray(x, dtype=np.float64)
         n = x.shape[0]
         k = self.n_numeric
-        num = x[:, :k]
-        if k and self.scaler["type"] == "quantile":
-            num = quantile_inverse(num, self.scaler["quantiles"], self.scaler["references"])
-        elif k:  # as StandardScaler.inverse_transform: x·scale + mean
-            num = num * self.scaler["scale"] + self.scaler["mean"]
+        num = self._unscale(x[:, :k], self.scaler) if k else x[:, :k]
         onehot = self.unscale_onehot(x[:, k:])
         out: dict[str, pd.Series] = {}
         blocks = {b.column + ":" + b.kind: b for b in self.blocks}
+        for name, c in self.clusters.items():  # a clustered column's number is read within its cluster
+            b, i = blocks[name + ":cluster"], self.numeric_cols.index(name)
+            codes = onehot[:, b.start - k:b.end - k].argmax(axis=1)
+            for j, sc in enumerate(c["scalers"]):
+                sel = codes == j
+                num[sel, i] = self._unscale(x[sel, i:i + 1], sc)[:, 0]
         for name, off in self.offsets.items():  # back from offsets to dates, anchors first
             i, a = self.numeric_cols.index(name), self.numeric_cols.index(off["anchor"])
             spec_a = self.schema[off["anchor"]]
@@ -575,7 +708,7 @@ class TableEncoder:
     def state_dict(self) -> dict[str, Any]:
         """JSON-safe state: settings, levels, rare tails and the fitted scalers' arrays."""
         self._check_fitted()
-        scaler = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self.scaler.items()}
+        scaler = _json_arrays(self.scaler)
         return {
             "numeric_transform": self.numeric_transform,
             "categorical_encoding": self.categorical_encoding,
@@ -584,6 +717,8 @@ class TableEncoder:
             "discrete_integers": self.discrete_integers,
             "spike_share": self.spike_share,
             "spikes": self.spikes,
+            "clusters": {name: {"breaks": c["breaks"], "scalers": [_json_arrays(sc) for sc in c["scalers"]]}
+                         for name, c in self.clusters.items()},
             "numeric_cols": self.numeric_cols,
             "categorical_cols": self.categorical_cols,
             "missing_cols": self.missing_cols,
@@ -604,6 +739,10 @@ class TableEncoder:
         enc.discrete_integers = int(state.get("discrete_integers", 0))
         enc.spike_share = float(state.get("spike_share", 0.0))
         enc.spikes = {k: [float(x) for x in v] for k, v in state.get("spikes", {}).items()}
+        enc.clusters = {k: {"breaks": [float(b) for b in c["breaks"]],
+                            "scalers": [_array_scaler(sc) for sc in c["scalers"]]}
+                        for k, c in state.get("clusters", {}).items()}
+        enc.use_clusters = bool(enc.clusters)
         enc.numeric_cols = list(state.get("numeric_cols", enc.numeric_cols))
         enc.categorical_cols = list(state.get("categorical_cols", enc.categorical_cols))
         enc.missing_cols = list(state["missing_cols"])
@@ -611,9 +750,7 @@ class TableEncoder:
         enc.offsets = dict(state.get("offsets", {}))
         enc.levels = {k: list(v) for k, v in state["levels"].items()}
         enc.rare = state["rare"]
-        sc = state["scaler"]
-        arrays = {"standard": ("mean", "scale", "var"), "quantile": ("quantiles", "references")}.get(sc.get("type"), ())
-        enc.scaler = {k: np.asarray(v, dtype=np.float64) if k in arrays else v for k, v in sc.items()}
+        enc.scaler = _array_scaler(state["scaler"])
         if state.get("onehot_mean") is not None:
             enc.onehot_mean = np.asarray(state["onehot_mean"], dtype=np.float64)
             enc.onehot_scale = np.asarray(state["onehot_scale"], dtype=np.float64)

@@ -243,9 +243,10 @@ def _infer_kind(s: pd.Series, name: str, threshold: int) -> tuple[str, dict[str,
         return "datetime", {"datetime_format": fmt}
     as_num = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
     share = float(as_num.notna().mean())
-    if share == 1.0:  # numbers pandas kept as text: whole numbers beyond 64 bits
+    if share == 1.0 and as_num.abs().max() >= 2.0**63:  # pandas keeps whole numbers beyond 64 bits as text
         raise _too_big(name, present)
-    if share >= 0.8 and as_num.notna().sum() > 1:
+    # Digits stored as text (labels "0".."9", codes like "02134") are codes: their levels, not numbers.
+    if share < 1.0 and share >= 0.8 and as_num.notna().sum() > 1:
         bad = present[as_num.isna()].astype(str).unique()[:3]
         raise UserError(
             f"column '{name}' mixes numbers with text ({', '.join(repr(b) for b in bad)}): "

@@ -103,3 +103,25 @@ def test_time_budget_stops_at_the_first_step_past_it():
     assert result.stopped_by_time
     assert result.steps == 1
     assert len(result.losses) == 1 and math.isfinite(result.losses[0])
+
+
+def test_adamw_is_torchs_foreach_adamw():
+    """engine.training.AdamW takes torch.optim.AdamW(foreach=True)'s steps, to the last bit, weight decay and
+    bias correction included, over several steps and learning rates."""
+    from tabdiff_cli.engine.training import AdamW
+
+    torch.manual_seed(0)
+    ours = [torch.nn.Parameter(torch.randn(7, 5)), torch.nn.Parameter(torch.randn(5))]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    mine = AdamW(ours, weight_decay=0.01)
+    ref = torch.optim.AdamW(theirs, lr=1e-3, weight_decay=0.01, foreach=True)
+    for k, lr in enumerate((1e-3, 5e-3, 2e-4, 1e-2)):
+        g = [torch.randn_like(p) for p in ours]
+        for p, q, gi in zip(ours, theirs, g, strict=True):
+            p.grad, q.grad = gi.clone(), gi.clone()
+        mine.step(lr)
+        for group in ref.param_groups:
+            group["lr"] = lr
+        ref.step()
+        for p, q in zip(ours, theirs, strict=True):
+            assert torch.equal(p, q), k

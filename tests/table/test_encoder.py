@@ -279,3 +279,39 @@ def test_an_empty_numeric_cell_leaves_its_spike_block_unknown_and_a_given_one_fi
     x, known = enc.transform_partial(part)
     assert not known[0, hb.start:hb.end].any() and known[1, hb.start:hb.end].all()
     assert enc.unscale_onehot(x[1:, hb.start:hb.end]).tolist() == [[1.0, 0.0]]
+
+
+def test_find_clusters_splits_at_wide_gaps_only():
+    from tabdiff_cli.table.encoder import find_clusters
+
+    rng = np.random.default_rng(0)
+    bimodal = np.concatenate([rng.normal(1.5, 0.2, 50), rng.normal(5.0, 0.6, 100)])
+    bimodal = bimodal[(bimodal < 2.2) | (bimodal > 3.2)]
+    (b,) = find_clusters(bimodal, min_rows=10)
+    assert 2.2 <= b <= 3.2
+    assert find_clusters(rng.normal(size=2000), min_rows=10) == []  # unimodal: no gap wide enough
+    assert find_clusters(np.round(rng.uniform(2, 4.4, 150), 1), min_rows=10) == []  # a 0.1 grid is no gap
+    lonely = np.concatenate([rng.normal(size=200), [50.0] * 5])
+    assert find_clusters(lonely, min_rows=10) == []  # a far outlier group too small to be a cluster
+
+
+def test_a_gapped_column_is_scaled_within_its_cluster_and_never_decodes_into_the_gap(iris_df):
+    """Iris's petal lengths (setosa 1.0–1.9 cm, the others 3.0–6.9 cm) get a cluster block: each cluster's
+    numbers are normal scores of their own, and whatever the network outputs decodes inside a cluster."""
+    enc = TableEncoder(infer_schema(iris_df), clusters=True).fit(iris_df)
+    assert {b.column for b in enc.blocks if b.kind == "cluster"} == {"petal length (cm)", "petal width (cm)"}
+    x = enc.transform(iris_df, dtype=np.float64, tie_seed=0)  # ties spread: each cluster's scores N(0, 1)
+    i = enc.numeric_cols.index("petal length (cm)")
+    setosa = (iris_df["target"] == "setosa").to_numpy()
+    for sel in (setosa, ~setosa):  # normal scores of their own (the quantile transform sends min/max to ±5.2)
+        lo, hi = np.quantile(x[sel, i], [0.05, 0.95])
+        assert abs(np.median(x[sel, i])) < 0.2 and -2.2 < lo < -1.2 and 1.2 < hi < 2.2
+    back = enc.inverse_transform(x)
+    np.testing.assert_allclose(back["petal length (cm)"], iris_df["petal length (cm)"])
+    z = np.random.default_rng(0).normal(size=(2000, enc.n_features)) * 2
+    gen = enc.inverse_transform(z)["petal length (cm)"]
+    assert not ((gen > 1.9) & (gen < 3.0)).any()
+    again = TableEncoder.from_state(json.loads(json.dumps(enc.state_dict())))
+    np.testing.assert_array_equal(again.transform(iris_df), enc.transform(iris_df))
+    plain = TableEncoder(infer_schema(iris_df)).fit(iris_df)
+    assert not plain.clusters and plain.n_features == enc.n_features - 4

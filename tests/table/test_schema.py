@@ -143,3 +143,13 @@ def test_adult_missing_markers_are_remembered():
     df = read_table(DATA / "adult_sample.csv")
     assert df.attrs["na_markers"] == {"workclass": "?", "occupation": "?", "native_country": "?"}
     assert int(df["workclass"].isna().sum()) == 76  # of the fixture's 1,500 rows (the full table: 1,836)
+
+
+def test_digits_stored_as_text_are_codes_not_numbers_beyond_64_bits():
+    """Built-in digits names its classes "0".."9" (text): they were refused as whole numbers beyond 64 bits."""
+    df = read_table("digits")
+    k = kinds(df)
+    assert k["target"] == "categorical"
+    assert sorted(df["target"].unique()) == [str(d) for d in range(10)]
+    codes = pd.DataFrame({"zip": ["02134", "00501", "10001"] * 20, "n": np.arange(60) % 7})
+    assert kinds(codes)["zip"] == "categorical"
