@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 OUT ?= outputs
 
-.PHONY: install demo test lint report-screenshot bench-judges bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning bench-conditioning-inverse bench-conditioning-recipes clean
+.PHONY: install demo test lint report-screenshot bench-judges bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning bench-conditioning-small bench-small bench-levels bench-calibration clean
 
 $(BIN)/tabdiff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(BIN)/tabdiff
 
 demo: install
 	mkdir -p $(OUT)
-	$(BIN)/tabdiff fit iris --config configs/iris.yaml --model $(OUT)/iris.ckpt --seed 0
+	$(BIN)/tabdiff fit iris --model $(OUT)/iris.ckpt --seed 0
 	$(BIN)/tabdiff sample --model $(OUT)/iris.ckpt --n 150 --seed 0 --out $(OUT)/iris_generated.csv
 	$(BIN)/tabdiff plot iris $(OUT)/iris_generated.csv --out $(OUT)/iris_pairplot.png
 	@echo "demo outputs in $(OUT)/: iris.ckpt, iris_generated.csv, iris_pairplot.png"
@@ -75,17 +75,22 @@ bench-cuda: install
 bench-conditioning: install
 	$(PY) -m benchmarks.bench_conditioning
 
-# the small-table inverse-inference recipe, configs/inverse.yaml, on Iris and Wine
-# → RESULTS_conditioning_inverse.md, ~5 min
-bench-conditioning-inverse: install
-	$(PY) -m benchmarks.bench_conditioning --tables iris,wine --seeds 0,1 --config configs/inverse.yaml \
-		--out benchmarks/RESULTS_conditioning_inverse.md
+# the same questions on the small tables only, 3 seeds → RESULTS_conditioning_small.md, ~8 min
+bench-conditioning-small: install
+	$(PY) -m benchmarks.bench_conditioning --tables iris,wine --seeds 0,1,2 \
+		--out benchmarks/RESULTS_conditioning_small.md
 
-# the recipe a user would pick per table size: configs/inverse.yaml on Iris and Wine, the default on Adult
-# → RESULTS_conditioning_recipes.md, ~13 min
-bench-conditioning-recipes: install
-	$(PY) -m benchmarks.bench_conditioning --seeds 0,1 --small-config configs/inverse.yaml \
-		--out benchmarks/RESULTS_conditioning_recipes.md
+# small-table recipes side by side: fidelity, Iris inverse answers, held-out coverage → RESULTS_small_tables.md
+bench-small: install
+	$(PY) -m benchmarks.bench_small_tables
+
+# a 50,000-row table with a 45,000-level column: fit --epochs 2 and sample, seconds and peak memory, ~3 min
+bench-levels: install
+	$(PY) -m benchmarks.bench_levels
+
+# coverage of the credible intervals on held-out rows of five tables → RESULTS_calibration.md, ~25 min
+bench-calibration: install
+	$(PY) -m benchmarks.bench_calibration
 
 # The quality report of built-in Iris, rendered by headless Chromium (Debian: apt-get install chromium) into
 # docs/report_screenshot.png: what a person sees when they open `tabdiff report`'s page.

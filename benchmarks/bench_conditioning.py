@@ -3,17 +3,13 @@
     python -m benchmarks.bench_conditioning                          # everything (make bench-conditioning)
     python -m benchmarks.bench_conditioning --quick                  # smoke test; prints, writes no file
     python -m benchmarks.bench_conditioning --tables iris --seeds 0,1
-    python -m benchmarks.bench_conditioning --tables iris,wine --seeds 0,1 --config configs/inverse.yaml \\
-        --out benchmarks/RESULTS_conditioning_inverse.md             # make bench-conditioning-inverse
-    python -m benchmarks.bench_conditioning --seeds 0,1 --small-config configs/inverse.yaml \\
-        --out benchmarks/RESULTS_conditioning_recipes.md             # the recipe per table size (…-recipes)
+    python -m benchmarks.bench_conditioning --tables iris,wine --seeds 0,1,2 \\
+        --out benchmarks/RESULTS_conditioning_small.md               # make bench-conditioning-small
 
 Every model is `DiffusionSynthesizer(load_config(None)).fit(train, seed=s)`: the packaged default config,
 Adult included (6,400 steps, about 7 minutes here; --adult-max-time caps it), except that --quick caps
 Iris/Wine at 100 steps and Adult at 20 s; --config fits every model with that config file instead, and
---small-config only the Iris and Wine models (the README's advice: configs/inverse.yaml for a small table's
-conditional questions, the default for a large one), so that one run scores the recipe a user would pick
-for each table.
+--small-config only the Iris and Wine models, so that one run can score a recipe per table size.
 A setting is (resample, guidance): the extra RePaint rounds per reverse step and the reconstruction-guidance
 weight (tabdiff_cli.diffusion.sampling.sample_loop); the defaults are resample 2 and guidance 3. What is measured
 (section numbers as in the report):
@@ -796,8 +792,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--adult-max-time", type=float, default=None,
                     help="seconds of Adult training (default: none, the default config's steps)")
     ap.add_argument("--config", default=None,
-                    help="config file for every model (default: the packaged default; e.g. "
-                         "configs/inverse.yaml, the small-table inverse-inference recipe)")
+                    help="config file for every model (default: the packaged default)")
     ap.add_argument("--small-config", default=None,
                     help="config file for the Iris and Wine models only (default: as --config); Adult keeps "
                          "--config")

@@ -38,6 +38,7 @@ from tabdiff_cli.table.encoder import NUMERIC_KINDS
 from tabdiff_cli.table.schema import Schema
 
 PILOT_ROWS = 2048
+IMPUTE_PASS_ROWS = 16384  # rows of one imputation pass at most (draws of a small table share a pass)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -145,7 +146,8 @@ def impute(model: FittedModel, df: pd.DataFrame, draws: int = 1, seed: int = 0,
            progress: Callable[[int, int], None] | None = None, **kwargs: Any) -> pd.DataFrame:
     """Fill every empty cell of df (n_rows, the training columns), conditioned on the row's observed cells;
     observed cells are never changed. draws > 1 gives a long table (draws·n_rows rows) with a `draw` column
-    (multiple imputation). progress(done, draws) is called after each draw. An observed number outside the
+    (multiple imputation). Draws of a small table share a sampling pass (at most IMPUTE_PASS_ROWS rows), each
+    with noise of its own; progress(done, draws) is called after each pass. An observed number outside the
     training range is kept as given; the network reads it clipped to one range width beyond the range
     (TableEncoder.transform_partial). Other keyword arguments as FittedModel.iter_rows.
     Errors: UserError for missing or extra columns, text or an infinity in a numeric column, or unseen
@@ -154,18 +156,24 @@ def impute(model: FittedModel, df: pd.DataFrame, draws: int = 1, seed: int = 0,
     cells = _check_impute_input(schema, df, draws)
     learned = [c.name for c in schema.columns if c.kind not in ("id", "constant", "empty")]
     fixed_cols = [c for c in schema.names if c not in learned]
-    outs = []
-    for k in range(draws):
-        seed_k = int(np.random.SeedSequence([seed, k]).generate_state(1)[0] >> 1)
-        filled = pd.concat(list(iter_given(model, cells, free_columns=[], seed=seed_k, forbid_missing=True, **kwargs)),
-                           ignore_index=True)
+    # Draws of a small table go through the network together (draws_per_pass copies of the rows in one
+    # sampling pass): 50 draws of 30 rows are one pass of 1,500 rows, not 50 passes of 30.
+    per_pass = max(1, min(draws, IMPUTE_PASS_ROWS // max(1, len(cells))))
+    outs, done = [], 0
+    while done < draws:
+        k = min(per_pass, draws - done)
+        seed_k = int(np.random.SeedSequence([seed, done]).generate_state(1)[0] >> 1)
+        tiled = pd.concat([cells] * k, ignore_index=True) if k > 1 else cells
+        filled = pd.concat(list(iter_given(model, tiled, free_columns=[], seed=seed_k, forbid_missing=True,
+                                           **kwargs)), ignore_index=True)
         for col in fixed_cols:  # identifiers, constants and empty columns are the user's, untouched
-            filled[col] = df[col].to_numpy()
+            filled[col] = np.tile(df[col].to_numpy(), k)
         if draws > 1:
-            filled.insert(0, "draw", k)
+            filled.insert(0, "draw", np.repeat(np.arange(done, done + k), len(cells)))
         outs.append(filled)
+        done += k
         if progress is not None:
-            progress(k + 1, draws)
+            progress(done, draws)
     return pd.concat(outs, ignore_index=True)
 
 

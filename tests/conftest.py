@@ -63,3 +63,13 @@ def iris_synth(iris_df):
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
     return DiffusionSynthesizer(quick_config(steps=300)).fit(iris_df, seed=0)
+
+
+@pytest.fixture(scope="session")
+def iris_inpainting_synth(iris_df):
+    """An unconditional network that inpaints given cells (model.conditional false, as the blog recipe)."""
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    cfg = quick_config(steps=300)
+    cfg.model.conditional, cfg.model.dropout = False, 0.0
+    return DiffusionSynthesizer(cfg).fit(iris_df, seed=0)

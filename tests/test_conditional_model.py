@@ -188,8 +188,7 @@ def test_dropout_acts_in_training_only_and_keeps_the_checkpoint_layout():
 
 
 def test_dropout_model_round_trips_and_is_reproducible(iris_df, tmp_path):
-    cfg = with_overrides(load_config("configs/inverse.yaml"), training__steps=150)
-    assert cfg.model.dropout == 0.2
+    cfg = with_overrides(load_config(None), training__steps=150, model__dropout=0.2)
     synth = DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
     assert not synth.network.training
     again = DiffusionSynthesizer.load(synth.save(tmp_path / "drop.ckpt"))

@@ -39,16 +39,14 @@ DataArg = Annotated[str, typer.Argument(metavar="DATA", help="CSV/TSV/Parquet fi
                                         "wine, breast_cancer, diabetes, digits (also sklearn:iris).")]
 ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config; keys it omits take the default recipe's values. "
                                                 "Packaged: configs/default.yaml (the default), configs/iris.yaml "
-                                                "(the blog recipe; the built-in iris uses it unless --config is "
-                                                "given), configs/inverse.yaml (small tables: sharper conditional "
-                                                "answers for ~10x the fit time).")]
+                                                "(the blog recipe this project grew out of).")]
 KindsOpt = Annotated[list[str] | None, typer.Option(help="Columns to model as this kind (COL,COL).")]
 ColumnsOpt = Annotated[list[str] | None, typer.Option(help="Columns (COL,COL).")]
 ConditionalOpt = Annotated[bool | None, typer.Option(
     "--conditional/--no-conditional",
     help="Also learn every conditional p(unknown | known) (masked conditioning, model.conditional): conditioning "
          "and imputation then feed the given cells to the network instead of inpainting them (default: the "
-         "config's; auto: tables over 1,024 rows).")]
+         "config's; auto: on; --no-conditional: an unconditional network that inpaints).")]
 FitDeviceOpt = Annotated[str | None, typer.Option(help="auto | cpu | cuda (default: the config's training.device; "
                                                  "auto: CUDA when available, the CPU for tables up to 1,024 rows).")]
 RealArg = Annotated[str, typer.Argument(metavar="REAL", help="Real (training) table: file or built-in name.")]
@@ -95,15 +93,15 @@ def fit(
 
       tabdiff fit my.csv                        # the default recipe
 
-      tabdiff fit iris                          # built-in Iris, with the blog recipe (configs/iris.yaml)
+      tabdiff fit iris                          # built-in Iris, the default recipe
+
+      tabdiff fit iris --config configs/iris.yaml   # the blog recipe this project grew out of
 
       tabdiff fit adult.csv --max-time 5m --seed 0 --model adult.ckpt
 
       tabdiff fit loans.csv --categorical grade,term --drop customer_id
 
       tabdiff fit big.parquet --nproc 4        # 4 processes (GPUs), same as torchrun --nproc_per_node 4
-
-      tabdiff fit iris --config configs/inverse.yaml   # small table, for infer / impute / --given
     """
     kinds = {"categorical": categorical, "integer": integer, "continuous": continuous, "datetime": datetime,
              "boolean": boolean}
@@ -120,17 +118,14 @@ def fit(
 
 def _fit_config(data: str, config: Path | None, kinds: dict[str, list[str] | None], ids, drop, na_values, epochs,
                 steps, max_time, **flat):
-    """The config of `fit`: precedence CLI flag > config file (or, when none is given, the blog recipe for the
-    built-in iris) > the default recipe. Errors: UserError for a bad value."""
-    from tabdiff_cli.config import load_config, preset_path, with_overrides
-    from tabdiff_cli.table.io import builtin_name
+    """The config of `fit`: precedence CLI flag > config file > the default recipe. Errors: UserError for a
+    bad value."""
+    from tabdiff_cli.config import load_config, with_overrides
 
     check_counts(epochs=epochs, steps=steps, batch_size=flat["batch_size"])
     check_counts(0, categorical_threshold=flat["categorical_threshold"])
     if flat["lr"] is not None and not flat["lr"] > 0:
         raise UserError(f"--lr must be positive, got {flat['lr']}")
-    if config is None and builtin_name(data) == "iris":
-        config = preset_path("iris")
     cfg = load_config(config)
     columns = dict(cfg.data.columns)
     for kind, cols in kinds.items():

@@ -14,10 +14,10 @@ from tabdiff_cli.errors import UserError
 DEFAULT_MODEL = "model.ckpt"
 ModelOpt = Annotated[Path, typer.Option("--model", "--ckpt", "-m", help="Checkpoint file.")]
 GuidanceOpt = Annotated[float | None, typer.Option(
-    min=0.0, help="Guidance weight when conditioning: reconstruction guidance for an inpainting model (0: "
-                  "RePaint replacement only), classifier-free guidance for a conditional one (fit "
-                  "--conditional, configs/inverse.yaml, tables over 1,024 rows; 0: none). Default: the config's "
-                  "sampling.guidance (3) for an inpainting model, 0 for a conditional one (fit prints which).")]
+    min=0.0, help="Guidance weight when conditioning: classifier-free guidance for a conditional model (the "
+                  "default recipe's; 0: none), reconstruction guidance for an inpainting one (model.conditional "
+                  "false, e.g. the blog recipe; 0: RePaint replacement only). Default: 0 for a conditional "
+                  "model, the config's sampling.guidance (3) for an inpainting one (fit prints which).")]
 FitSeedOpt = Annotated[int | None, typer.Option(help="Random seed: the same seed, table, options and device "
                                                 "give the same model (CPU is deterministic; on a GPU, training "
                                                 "may differ in the last digits from run to run).")]

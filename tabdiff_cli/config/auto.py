@@ -1,11 +1,11 @@
 """Every rule that decides a setting from the table or the machine, in one place.
 
-A config may say "auto" for 13 settings; these functions replace each by a value, at the moment its inputs
+A config may say "auto" for 14 settings; these functions replace each by a value, at the moment its inputs
 are known:
 
 - `for_table(cfg, n_rows)`: before encoding (data.spike_share);
-- `for_layout(cfg, n_rows, n_features, numeric_share)`: once the encoded width is known (network size,
-  training length, batch, learning rate, noise draws, masked conditioning, time sampling, level calibration,
+- `for_layout(cfg, n_rows, numeric_share)`: once the table is encoded (network size and
+  dropout, training length, batch, learning rate, noise draws, masked conditioning, time sampling, level calibration,
   sampling steps); the result has no "auto" left and is what a checkpoint stores;
 - at fit and sample time, on the machine: `training_device`, `sampling_batch_rows`, `cpu_threads`,
   `plan_calibration`.
@@ -34,6 +34,8 @@ CUDA_EVAL_ROWS = 16_384  # the one shape of every CUDA network call (diffusion/n
 SMALL_WORK = 1 << 24  # batch · hidden² below which one CPU thread is fastest
 CALIBRATION_BUDGET_SHARE = 0.5  # of training.max_time, at most, for the level calibration
 MIN_CALIBRATION_ROWS = BLOCK_ROWS  # fewer rows estimate level frequencies too coarsely: no calibration
+SMALL_TABLE_DROPOUT = 0.2  # a small table's network memorizes its rows without it: posteriors too narrow
+SMALL_TABLE_STEPS = 800  # training steps of a small table's conditional network
 
 
 def is_small(n_rows: int) -> bool:
@@ -76,11 +78,11 @@ def noise_draws(n_rows: int) -> int:
     return min(8, max(1, -(-600 // n_rows)))
 
 
-def training_steps(n_rows: int, n_features: int | None, batch: int) -> int:
-    """training.steps: small tables 30 per encoded feature within [300, 500] (None features: 500); larger
-    ones 200 epochs of `batch`-row steps within [1,000, 8,000]."""
+def training_steps(n_rows: int, batch: int) -> int:
+    """training.steps: SMALL_TABLE_STEPS for small tables; larger ones 200 epochs of `batch`-row steps within
+    [1,000, 8,000]."""
     if is_small(n_rows):
-        return 500 if n_features is None else int(min(500, max(300, 30 * n_features)))
+        return SMALL_TABLE_STEPS
     return int(min(8000, max(1000, 200 * -(-n_rows // int(batch)))))
 
 
@@ -90,8 +92,16 @@ def learning_rate(n_rows: int) -> float:
 
 
 def conditional(n_rows: int) -> bool:
-    """model.conditional: masked conditioning above SMALL_TABLE_ROWS rows; small tables inpaint."""
-    return not is_small(n_rows)
+    """model.conditional: masked conditioning at every size: one network learns every conditional
+    p(unknown | known) (the Simformer's choice, Gloeckler et al. 2024), so that `--given`, `impute` and
+    `infer` read the given cells instead of inpainting them."""
+    return True
+
+
+def dropout(n_rows: int) -> float:
+    """model.dropout: SMALL_TABLE_DROPOUT up to SMALL_TABLE_ROWS rows (the network would memorize the rows and
+    its credible intervals would be too narrow), else 0."""
+    return SMALL_TABLE_DROPOUT if is_small(n_rows) else 0.0
 
 
 def time_sampling(n_rows: int, numeric_share: float | None) -> str:
@@ -111,11 +121,10 @@ def calibration_rows(n_rows: int, prediction: str) -> int:
     return 0 if is_small(n_rows) or prediction != "mixed" else CALIBRATION_ROWS
 
 
-def for_layout(cfg: Config, n_rows: int, n_features: int | None = None,
-               numeric_share: float | None = None) -> Config:
+def for_layout(cfg: Config, n_rows: int, numeric_share: float | None = None) -> Config:
     """A copy of cfg with every "auto" replaced for a table of n_rows rows.
 
-    n_features: the encoded width (None counts as wide); numeric_share: the share of modelled units that are
+    numeric_share: the share of modelled units that are
     numeric coordinates (None counts as numeric). training.steps "auto" with training.epochs set is left to
     the epochs (steps None). Errors: UserError for a value "auto" cannot stand for.
     """
@@ -130,11 +139,13 @@ def for_layout(cfg: Config, n_rows: int, n_features: int | None = None,
     if t.noise_draws == AUTO:
         t.noise_draws = noise_draws(n_rows)
     if t.steps == AUTO:
-        t.steps = None if t.epochs is not None else training_steps(n_rows, n_features, t.batch_size or n_rows)
+        t.steps = None if t.epochs is not None else training_steps(n_rows, t.batch_size or n_rows)
     if t.lr == AUTO:
         t.lr = learning_rate(n_rows)
     if m.conditional == AUTO:
         m.conditional = conditional(n_rows)
+    if m.dropout == AUTO:
+        m.dropout = dropout(n_rows)
     if not isinstance(m.conditional, bool):
         raise UserError(f"model.conditional must be true, false or auto, got {m.conditional!r}")
     if t.time_sampling == AUTO:

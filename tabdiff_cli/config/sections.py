@@ -87,7 +87,8 @@ class ModelConfig:
         every conditional p(unknown | known); "auto": config.auto.
     hidden_dim, n_blocks: width (units) and residual blocks ("auto": by table size); time_dim: the sinusoidal
         time embedding's width (even).
-    dropout: probability in [0, 1) of dropping a hidden unit in each residual block while training.
+    dropout: probability in [0, 1) of dropping a hidden unit in each residual block while training ("auto":
+        config.auto.dropout, by table size).
     """
 
     prediction: str = "mixed"
@@ -95,7 +96,7 @@ class ModelConfig:
     hidden_dim: int | str = AUTO
     time_dim: int = 64
     n_blocks: int | str = AUTO
-    dropout: float = 0.0
+    dropout: float | str = AUTO
 
 
 @dataclass

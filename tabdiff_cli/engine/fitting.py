@@ -74,7 +74,7 @@ def fit_model(data: pd.DataFrame, config: Config, seed: int, schema: Schema | No
         state = distributed.run_on_main(lambda: fit_encoder(data, config, schema).state_dict())
         encoder = TableEncoder.from_state(state)
         device = distributed.device
-    cfg = auto.for_layout(config, len(data), encoder.n_features, _numeric_share(encoder))
+    cfg = auto.for_layout(config, len(data), _numeric_share(encoder))
     x = torch.as_tensor(encoder.transform(data, tie_seed=seed), device=device)
     steps, batch = auto.total_steps(len(x), cfg.training.steps, cfg.training.epochs, cfg.training.batch_size)
     configure_threads(cfg.training.threads, batch, cfg.model.hidden_dim, device)

@@ -96,8 +96,9 @@ def find_clusters(values: np.ndarray, min_rows: int, gap: float = CLUSTER_GAP,
                   max_clusters: int = MAX_CLUSTERS) -> list[float]:
     """Break points b_1 < … < b_{k−1} that split a numeric column's values into k ≥ 2 clusters at its gaps,
     or [] when it has none: a gap between consecutive sorted values counts when it is at least `gap` times
-    the interquartile range and GRID_STEPS times the median step between distinct values, widest first, as long as every cluster keeps `min_rows` values. A break is the
-    middle of its gap; a value v lies in cluster searchsorted(breaks, v).
+    the interquartile range and GRID_STEPS times the median step between distinct values, widest first, as
+    long as every cluster keeps `min_rows` values. A break is the middle of its gap; a value v lies in
+    cluster searchsorted(breaks, v).
 
     values: (n,) float64, NaN ignored. Clusters keep a multimodal column's gaps (Iris's petal lengths,
     1.0–1.9 cm for setosa and 3.0–6.9 cm for the others): a quantile transform would map the gap to one

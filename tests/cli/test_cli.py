@@ -68,7 +68,7 @@ def test_fit_sample_plot_write_their_files(iris_run):
     assert "wrote" in iris_run["plot"].stdout and "pair.png" in iris_run["plot"].stdout
     fit_out = iris_run["fit"].stdout
     assert "Schema" in fit_out and "Trained" in fit_out and "30" in fit_out
-    assert "inpainting" in fit_out  # the seed recipe on Iris conditions by inpainting
+    assert "conditional network" in fit_out  # the default recipe on the built-in Iris (no blog recipe there)
 
 
 def test_sample_prints_a_preview_and_the_seed(iris_run):
@@ -517,7 +517,7 @@ def test_a_fit_cut_short_by_its_time_budget_warns_that_it_is_undertrained(tmp_pa
                      "--model", model)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "stopped training after 1 of 300 planned steps (0%)" in text
+    assert "stopped training after 1 of 800 planned steps (0%)" in text
     assert "undertrained" in text and model.exists()
 
 
@@ -627,14 +627,15 @@ def test_impute_refuses_infinity_and_notes_observed_cells_beyond_the_training_ra
 
 
 def test_numbers_far_beyond_the_training_range_condition_a_standardized_model(tmp_path, iris_df):
-    """Helper report: with standardized numbers (configs/inverse.yaml), an observed 1e300 or inf in impute and
-    a given 1e40 with --allow-extrapolation overflowed the scaler (a traceback); the network now sees them
+    """Helper report: with standardized numbers (data.numeric_transform standard), an observed 1e300 or inf
+    in impute and a given 1e40 with --allow-extrapolation overflowed the scaler (a traceback); the network now sees them
     clipped, and the output keeps the cells as given. (An observed inf is now refused, as infer refuses it.)"""
     from tabdiff_cli.config import load_config
     from tabdiff_cli.errors import UserError
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
 
-    cfg = load_config("configs/inverse.yaml")
+    cfg = load_config(None)
+    cfg.data.numeric_transform = "standard"
     cfg.training.steps, cfg.sampling.steps = 20, 5
     synth = DiffusionSynthesizer(cfg).fit(iris_df, seed=0)
     holes = iris_df.head(3).copy()
@@ -688,13 +689,17 @@ def test_infer_checks_its_plot_path_first_and_quiet_prints_nothing(iris_run, tmp
     assert json.loads((tmp_path / "post.json").read_text())["petal length (cm)"]["kind"] == "continuous"
 
 
-def test_impute_reports_progress_per_draw(iris_synth, iris_df):
-    """Helper report: `impute --draws 100000000` showed nothing at all; the CLI now draws a bar from this."""
+def test_impute_reports_progress_per_draw(iris_synth, iris_df, monkeypatch):
+    """Helper report: `impute --draws 100000000` showed nothing at all; the CLI now draws a bar from this,
+    one update per sampling pass (draws of a small table share a pass of at most IMPUTE_PASS_ROWS rows)."""
+    from tabdiff_cli import conditioning
+
+    monkeypatch.setattr(conditioning, "IMPUTE_PASS_ROWS", 8)  # 2 draws of these 4 rows a pass
     holes = iris_df.head(4).copy()
     holes.loc[1, "sepal width (cm)"] = np.nan
     calls = []
-    iris_synth.impute(holes, draws=3, seed=0, steps=5, progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(1, 3), (2, 3), (3, 3)]
+    iris_synth.impute(holes, draws=5, seed=0, steps=5, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2, 5), (4, 5), (5, 5)]
 
 
 def test_infer_prints_a_row_of_numbers_with_one_number_of_decimals():

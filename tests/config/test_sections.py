@@ -10,24 +10,24 @@ from tabdiff_cli.config.auto import spike_share as resolve_spike_share
 from tabdiff_cli.errors import UserError
 
 
-@pytest.mark.parametrize("n_rows, n_features, hidden, steps, lr", [
-    (150, 7, 64, 300, 5e-3),      # Iris: 30 steps per encoded feature, at least 300
-    (178, 16, 64, 480, 5e-3),     # Wine
-    (900, 40, 128, 500, 5e-3),    # capped at 500 for small tables
-    (150, None, 64, 500, 5e-3),   # width unknown: the wide-table count
-    (32_561, 125, 256, 6_400, 2e-3),  # Adult: 200 epochs of 1,024-row batches
-    (2_000_000, 50, 256, 8_000, 2e-3),  # capped at 8,000 steps
+@pytest.mark.parametrize("n_rows, hidden, steps, lr, dropout", [
+    (150, 64, 800, 5e-3, 0.2),      # Iris: a small table's conditional network, with dropout
+    (178, 64, 800, 5e-3, 0.2),      # Wine
+    (900, 128, 800, 5e-3, 0.2),
+    (32_561, 256, 6_400, 2e-3, 0.0),  # Adult: 200 epochs of 1,024-row batches
+    (2_000_000, 256, 8_000, 2e-3, 0.0),  # capped at 8,000 steps
 ])
-def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
+def test_auto_sizes(n_rows, hidden, steps, lr, dropout):
     cfg = load_config(None)
     assert cfg.training.steps == AUTO and cfg.model.hidden_dim == AUTO
-    out = resolve_auto(cfg, n_rows, n_features)
+    out = resolve_auto(cfg, n_rows)
     assert out.model.hidden_dim == hidden
     assert out.training.steps == steps
     assert out.training.lr == lr
     assert out.training.batch_size == min(n_rows, 1024)
     assert out.sampling.steps == (50 if n_rows <= 1024 else 200)
-    assert out.model.conditional is (n_rows > 1024)
+    assert out.model.conditional is True  # one network for every conditional, at every size
+    assert out.model.dropout == dropout
     assert cfg.training.steps == AUTO  # the input config is not modified
 
 
@@ -41,9 +41,9 @@ def test_auto_sizes(n_rows, n_features, hidden, steps, lr):
 def test_auto_time_sampling(n_rows, numeric_share, expected):
     cfg = load_config(None)
     assert cfg.training.time_sampling == AUTO  # the default decides per table
-    out = resolve_auto(cfg, n_rows, 100, numeric_share)
+    out = resolve_auto(cfg, n_rows, numeric_share)
     assert out.training.time_sampling == expected
-    assert resolve_auto(load_config("configs/iris.yaml"), n_rows, 7, numeric_share).training.time_sampling == "uniform"
+    assert resolve_auto(load_config("configs/iris.yaml"), n_rows, numeric_share).training.time_sampling == "uniform"
 
 
 @pytest.mark.parametrize("n_rows, spike_share, calibration_rows", [
@@ -56,13 +56,13 @@ def test_auto_spike_share_and_calibration_rows(n_rows, spike_share, calibration_
     cfg = load_config(None)
     assert cfg.data.spike_share == AUTO and cfg.training.calibration_rows == AUTO
     assert resolve_spike_share(cfg.data.spike_share, n_rows) == spike_share
-    assert resolve_auto(cfg, n_rows, 100, 0.3).training.calibration_rows == calibration_rows
+    assert resolve_auto(cfg, n_rows, 0.3).training.calibration_rows == calibration_rows
     blog = load_config("configs/iris.yaml")  # the blog recipe: neither
     assert resolve_spike_share(blog.data.spike_share, n_rows) == 0.0
-    assert resolve_auto(blog, n_rows, 7).training.calibration_rows == 0
+    assert resolve_auto(blog, n_rows).training.calibration_rows == 0
     eps = load_config(None)
     eps.model.prediction = "eps"  # no logits to calibrate
-    assert resolve_auto(eps, n_rows, 100).training.calibration_rows == 0
+    assert resolve_auto(eps, n_rows).training.calibration_rows == 0
 
 
 @pytest.mark.parametrize("section, key, value", [("data", "spike_share", 1.5), ("data", "spike_share", "some"),
@@ -77,7 +77,7 @@ def test_bad_spike_share_or_calibration_rows_is_a_user_error(section, key, value
 def test_explicit_values_are_kept():
     cfg = load_config(None)
     cfg.training.steps, cfg.model.hidden_dim = 77, 32
-    out = resolve_auto(cfg, 150, 7)
+    out = resolve_auto(cfg, 150)
     assert (out.training.steps, out.model.hidden_dim) == (77, 32)
 
 
@@ -96,9 +96,9 @@ def test_conditional_setting_is_checked():
     cfg = load_config(None)
     cfg.model.conditional = "sometimes"
     with pytest.raises(UserError, match="model.conditional must be true, false or auto"):
-        resolve_auto(cfg, 150, 7)
+        resolve_auto(cfg, 150)
     cfg.model.conditional = False
-    assert resolve_auto(cfg, 50_000, 7).model.conditional is False  # an explicit choice is kept
+    assert resolve_auto(cfg, 50_000).model.conditional is False  # an explicit choice is kept
     assert load_config("configs/iris.yaml").model.conditional is False  # the blog recipe's network
 
 
@@ -161,7 +161,7 @@ def test_out_of_range_settings_are_refused_when_the_config_is_read(raw, match):
     or raised a traceback in the middle of fit (noise_draws 'abc', hidden_dim -4, time_dim 0)."""
     with pytest.raises(UserError, match=match):
         Config.from_dict(raw, source="x.yaml")
-    for name in ("default", "iris", "inverse"):  # the packaged configs pass
+    for name in ("default", "iris"):  # the packaged configs pass
         load_config(f"configs/{name}.yaml")
 
 
@@ -207,13 +207,13 @@ def test_yaml_epochs_are_honoured_over_auto_steps():
     """A config that sets epochs and leaves steps "auto" trains for those epochs (the auto rule applies only
     when neither is set); an explicit steps count still wins."""
     cfg = Config.from_dict({"training": {"epochs": 3}})
-    assert resolve_auto(cfg, 5000, 20).training.steps is None
+    assert resolve_auto(cfg, 5000).training.steps is None
     from tabdiff_cli.config.auto import total_steps
 
-    t = resolve_auto(cfg, 5000, 20).training
+    t = resolve_auto(cfg, 5000).training
     assert total_steps(5000, t.steps, t.epochs, t.batch_size) == (3 * 5, 1024)
     both = Config.from_dict({"training": {"epochs": 3, "steps": 7}})
-    assert resolve_auto(both, 5000, 20).training.steps == 7
+    assert resolve_auto(both, 5000).training.steps == 7
 
 
 def test_a_checkpoint_config_without_a_newer_key_takes_its_legacy_value():
@@ -230,8 +230,8 @@ def test_loading_a_config_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from tabdiff_cli.config import load_config; load_config('configs/inverse.yaml'); "
-            "from tabdiff_cli.config import auto; auto.for_layout(load_config(None), 150, 7); "
+    code = ("import sys; from tabdiff_cli.config import load_config; load_config('configs/iris.yaml'); "
+            "from tabdiff_cli.config import auto; auto.for_layout(load_config(None), 150); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

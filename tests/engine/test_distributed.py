@@ -27,6 +27,7 @@ model:
   hidden_dim: 32
   time_dim: 32
   n_blocks: 2
+  dropout: 0.0  # dropout masks are drawn per process: with them two processes train other weights than one
 training:
   steps: 50
   batch_size: 49
