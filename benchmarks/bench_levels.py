@@ -26,6 +26,13 @@ import numpy as np
 import pandas as pd
 
 
+def customers(rng: np.random.Generator, rows: int) -> np.ndarray:
+    """(rows,) customer numbers: 90 % of the rows each a customer of their own, the rest repeat them."""
+    distinct = int(rows * 0.9)
+    ids = np.concatenate([np.arange(distinct), rng.integers(0, distinct, rows - distinct)])
+    return rng.permutation(ids)
+
+
 def levels_table(rows: int, seed: int = 0) -> pd.DataFrame:
     """The high-cardinality table: (rows, 5), seeded."""
     rng = np.random.default_rng(seed)
@@ -33,7 +40,7 @@ def levels_table(rows: int, seed: int = 0) -> pd.DataFrame:
     scale = {f"cat{k}": 10.0 * (k + 1) for k in range(8)}
     return pd.DataFrame({
         "transaction_id": np.arange(1, rows + 1),
-        "customer_id": [f"C{v:06d}" for v in rng.integers(0, int(rows * 0.9), rows)],
+        "customer_id": [f"C{v:06d}" for v in customers(rng, rows)],
         "merchant_id": [f"M{v:03d}" for v in rng.integers(0, 150, rows)],
         "category": category,
         "amount": np.round(rng.lognormal(0, 0.7, rows) * np.vectorize(scale.get)(category), 2),

@@ -58,3 +58,21 @@ def test_total_steps_from_steps_or_epochs():
     assert auto.total_steps(2500, 7, 2, 1024) == (7, 1024)
     with pytest.raises(UserError, match="at least one step"):
         auto.total_steps(10, None, 0, None)
+
+
+@pytest.mark.parametrize("n_rows, epochs, expected", [
+    (32_561, None, 8192),  # Adult, 6,400 steps: the calibration costs 4 % of the training, kept whole
+    (50_000, 2, 0),        # 98 steps: 8,192 rows × 200 steps would cost 5x the training
+    (4_177, None, 7168),   # Abalone, 1,000 steps of 1,024 rows: capped at half the training, whole blocks
+])
+def test_the_level_calibration_costs_at_most_half_the_training(n_rows, epochs, expected):
+    """Bug: `fit big.csv --epochs 2` (50,000 rows, a 45,000-level column) trained 98 steps in 46 s and then
+    generated 8,192 calibration rows for 335 s."""
+    from tabdiff_cli.config import Config
+
+    cfg = Config.from_dict({"training": {"epochs": epochs}} if epochs else {})
+    out = auto.for_layout(cfg, n_rows, 0.3)
+    assert out.training.calibration_rows == expected
+    steps, batch = auto.total_steps(n_rows, out.training.steps, out.training.epochs, out.training.batch_size)
+    evals = out.training.calibration_rows * out.sampling.steps
+    assert evals <= auto.CALIBRATION_COST_SHARE * 3 * steps * batch * out.training.noise_draws
