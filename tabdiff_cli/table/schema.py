@@ -141,9 +141,10 @@ def count_decimals(values: np.ndarray) -> int | None:
     v = v[np.isfinite(v)]
     if v.size == 0:
         return 0
-    scale = np.maximum(1.0, np.abs(v))
+    # Relative to each value, not to max(1, |v|): values around 1e-10 round to 0 within 1e-9 (an absolute
+    # tolerance would call them whole numbers and write them back as 0.0).
     for d in range(MAX_DECIMALS + 1):
-        if np.all(np.abs(np.round(v, d) - v) <= 1e-9 * scale):
+        if np.all(np.abs(np.round(v, d) - v) <= 1e-9 * np.abs(v)):
             return d
     return None
 
@@ -226,6 +227,8 @@ def _infer_kind(s: pd.Series, name: str, threshold: int) -> tuple[str, dict[str,
             raise UserError(f"column '{name}' holds infinite values; replace them or mark them missing")
         whole = bool(np.all(np.floor(v) == v))
         if whole and np.abs(v).max() >= 2.0**63:
+            if s.dtype.kind == "f":  # floats such as 3e24 are whole only because float64 has no digits left
+                return "continuous", {"decimals": None}
             raise _too_big(name, present)
         if whole:
             if n_unique == 2 or (threshold and n_unique <= threshold):

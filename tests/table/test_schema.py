@@ -82,6 +82,17 @@ def test_count_decimals():
     assert count_decimals(np.array([5.1, 4.9])) == 1
     assert count_decimals(np.array([3.0, 7.0])) == 0
     assert count_decimals(np.array([np.pi])) is None
+    # issue 24: values around 1e-10 were "whole" within an absolute tolerance and came back as 0.0
+    assert count_decimals(np.array([1.2e-10, 3.5e-10])) is None
+    assert count_decimals(np.array([0.0, 0.25])) == 2
+
+
+def test_floats_beyond_64_bits_are_continuous():
+    """Issue 24: floats around 1e24 are whole in float64 and were refused as "whole numbers beyond 64 bits"."""
+    df = pd.DataFrame({"big": np.random.default_rng(0).lognormal(0, 1, 60) * 1e24})
+    spec = infer_schema(df)["big"]
+    assert spec.kind == "continuous"
+    assert spec.maximum == pytest.approx(df["big"].max())
 
 
 # The README's legend: int → integer, float → continuous, cat → categorical, bool → boolean.
