@@ -114,7 +114,7 @@ def iter_conditioned(model: FittedModel, n: int, conditions: list[Condition], se
 
 def _check_impute_input(schema: Schema, df: pd.DataFrame, draws: int) -> pd.DataFrame:
     """df's training columns, in order, with numeric cells as numbers. Errors: UserError for missing or
-    extra columns, fewer than 1 draw, text or an infinity in a numeric column."""
+    extra columns, no rows, fewer than 1 draw, text or an infinity in a numeric column."""
     missing = [c for c in schema.names if c not in df.columns]
     extra = [c for c in df.columns if c not in schema.names and c != "draw"]
     if missing or extra:
@@ -124,6 +124,8 @@ def _check_impute_input(schema: Schema, df: pd.DataFrame, draws: int) -> pd.Data
                         + (f"unknown {', '.join(map(repr, extra))}" if extra else ""))
     if draws < 1:
         raise UserError(f"--draws must be at least 1, got {draws}")
+    if len(df) == 0:
+        raise UserError("the table to impute has no rows")
     cells = df[schema.names].reset_index(drop=True).copy()
     for spec in schema.columns:
         if spec.kind in ("continuous", "integer"):

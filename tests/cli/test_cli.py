@@ -193,6 +193,28 @@ def test_shards_concatenate_to_the_whole(iris_run, tmp_path):
     assert joined == whole.read_text(encoding="utf-8").splitlines()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_empty_shard_is_a_header_only_table(iris_run, tmp_path, suffix):
+    """Issue 24: 1,000 rows are one noise block, so shard 0 of 2 is empty; it ended in a scikit-learn traceback
+    ("Found array with 0 sample(s)") instead of the header-only part the README promises."""
+    out = tmp_path / f"part{suffix}"
+    result = tabdiff("sample", "--model", iris_run["ckpt"], "--n", 1000, "--seed", 5, "--shard", "0/2",
+                     "--out", out)
+    assert_ok(result)
+    (written,) = tmp_path.iterdir()
+    part = pd.read_csv(written) if suffix == ".csv" else pd.read_parquet(written)
+    assert list(part.columns) == IRIS_COLUMNS and len(part) == 0
+    assert "empty" in result.stdout
+    # the zero-row paths of the API say what is wrong, in the user's terms
+    from tabdiff_cli.errors import UserError
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    synth = DiffusionSynthesizer.load(iris_run["ckpt"])
+    assert synth.empty_frame().dtypes.to_dict() == synth.sample(3, seed=0, steps=5).dtypes.to_dict()
+    with pytest.raises(UserError, match="no rows"):
+        synth.impute(pd.read_csv(iris_run["gen"]).iloc[:0])
+
+
 def test_checkpoint_roundtrip_api(tmp_path, iris_df):
     from tabdiff_cli.engine.checkpoint import load_checkpoint
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
