@@ -116,6 +116,21 @@ def _integer_text(raw: pd.DataFrame, df: pd.DataFrame, na_values: Iterable[str])
     return out
 
 
+def _leading_zero_codes(raw: pd.DataFrame, df: pd.DataFrame, na_values: Iterable[str]) -> None:
+    """In place: number columns of `df` whose text cells are all digits and at least one starts with a 0
+    followed by more digits ("02134", "00501": zip codes, account codes) become text columns holding the
+    cells as written. Why: read as numbers they lose their leading zeros, cannot be written back, and a
+    condition "zip=02134" would mean 2134. Missing cells (`na_values`) stay missing."""
+    na = list(na_values)
+    for col in df.columns:
+        if df[col].dtype.kind not in "iuf":
+            continue
+        cells = raw[col].str.strip()
+        present = cells[~cells.isin(na)]
+        if len(present) and present.str.fullmatch(r"[0-9]+").all() and present.str.match(r"0[0-9]").any():
+            df[col] = cells.where(~cells.isin(na)).astype(object)
+
+
 def _read_csv_arrow(text: str, sep: str, na: list[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(raw text frame, typed frame) read with pandas' multi-threaded pyarrow engine, exactly as the C
     engine of read_table would read them; None when that cannot be guaranteed (the caller then uses the
@@ -217,7 +232,8 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
 
     CSV: encoding tried in order UTF-8, cp1252, latin-1; delimiter detected among `, ; TAB |`;
     cells equal to one of `na_values` (after stripping spaces) become missing. Column types are
-    pandas' inference (int64, float64, bool, object); the schema step decides the kinds.
+    pandas' inference (int64, float64, bool, object), except that digit codes with leading zeros ("02134")
+    stay text (see _leading_zero_codes); the schema step decides the kinds.
     Returns (n_rows, n_columns) DataFrame with `attrs["na_markers"]` = {column: marker text} and
     `attrs["integer_text"]` = [float columns written as whole numbers, see prepare_for_text].
     Errors: UserError (message names the file) for a missing, empty, header-only or unreadable
@@ -272,6 +288,7 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
             df = pd.read_csv(StringIO(text), sep=sep, na_values=na, keep_default_na=False,
                              skipinitialspace=True, index_col=False)
         markers = _na_markers(raw, na)
+        _leading_zero_codes(raw, df, na)
         integer_text = _integer_text(raw, df, na)
         if sep != ",":
             _decimal_commas(df)

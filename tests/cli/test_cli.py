@@ -765,3 +765,22 @@ def test_calibration_command_reports_coverage_and_writes_json_and_a_figure(iris_
     bad = tabdiff("calibration", held, "--model", iris_run["ckpt"], "--column", "nope", "--draws", 3)
     assert_clear_error(bad, "nope")
     assert_clear_error(tabdiff("calibration", held, "--model", iris_run["ckpt"], "--draws", 3), "--column")
+
+
+def test_zip_codes_come_back_as_the_same_strings_and_condition_as_text(tmp_path):
+    """Issue 24: a zip column read as integers came back as 4-digit numbers ("1060"), and --given zip=02134
+    conditioned on 2134."""
+    rng = np.random.default_rng(0)
+    zips = ["02134", "00501", "10001", "02139", "94105"]
+    data = tmp_path / "zip.csv"
+    pd.DataFrame({"zip": rng.choice(zips, 120), "rent": rng.normal(1000, 100, 120).round(0)}).to_csv(data, index=False)
+    ckpt, out = tmp_path / "z.ckpt", tmp_path / "g.csv"
+    assert_ok(tabdiff("fit", data, "--steps", 30, "--seed", 0, "--model", ckpt, "-q"))
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 200, "--seed", 1, "--out", out, "-q"))
+    gen = pd.read_csv(out, dtype=str)
+    assert set(gen["zip"]) <= set(zips) and gen["zip"].str.fullmatch(r"\d{5}").all()
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 20, "--given", "zip=02134", "--out", out, "-q"))
+    assert (pd.read_csv(out, dtype=str)["zip"] == "02134").all()
+    assert_ok(tabdiff("fit", data, "--steps", 30, "--categorical", "zip", "--model", ckpt, "-q"))
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 20, "--given", "zip=00501", "--out", out, "-q"))
+    assert (pd.read_csv(out, dtype=str)["zip"] == "00501").all()
