@@ -115,8 +115,12 @@ class DiffusionSynthesizer:
         out = []
         for c in model.schema.columns:
             if c.kind == "id":
-                out.append(("note", f"column '{c.name}' looks like an identifier; fresh unique values are generated "
-                                    "(use --drop to leave it out)"))
+                # a warning, shown even with --quiet: a wrong guess loses the column's data without a word
+                why = "consecutive whole numbers" if c.id_numeric else "every value distinct"
+                keep = f"--integer {c.name}" if c.id_numeric else f"--categorical {c.name}"
+                out.append(("warning", f"column '{c.name}' is taken for an identifier ({why}): fresh unique values "
+                                       f"are generated, not learned; to learn it, fit with {keep}; to leave it out, "
+                                       f"--drop {c.name}"))
             elif c.kind in ("constant", "empty"):
                 out.append(("note", f"column '{c.name}' is {c.kind}; reproduced as is, not learned"))
             elif c.missing_rate >= 0.8:

@@ -168,6 +168,8 @@ def _run_fit(data: str, cfg, model: Path, quiet: bool) -> None:
         console.print(render.schema_table(synth.schema))
         render.notes(synth.notes())
         console.print(render.fit_summary(synth, time.perf_counter() - t0, model))
+    elif main_rank:  # --quiet hides the tables, not what may have gone wrong
+        render.notes([n for n in synth.notes() if n[0] == "warning"], stderr=True)
 
 
 @app.command()

@@ -26,7 +26,7 @@ import pandas as pd
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.table.layout import Layout
 from tabdiff_cli.table.quantile import TIE_STREAM, quantile_inverse, quantile_midrank, quantile_normal
-from tabdiff_cli.table.schema import ColumnSpec, Schema, numeric_values
+from tabdiff_cli.table.schema import MAX_DECIMALS, ColumnSpec, Schema, format_number_text, numeric_values
 
 NUMERIC_KINDS = ("continuous", "integer", "datetime")
 CATEGORICAL_KINDS = ("categorical", "boolean")
@@ -674,6 +674,10 @@ class TableEncoder:
     def _finish_numeric(self, v: np.ndarray, spec: ColumnSpec) -> pd.Series:
         if spec.minimum is not None:
             v = np.clip(v, spec.minimum, spec.maximum)
+        if spec.number_format is not None:  # "$1,688.68" in, "$1,702.10" out
+            decimals = 0 if spec.kind == "integer" else spec.decimals
+            return format_number_text(np.round(v, decimals if decimals is not None else MAX_DECIMALS),
+                                      spec.number_format, decimals)
         if spec.kind == "integer":
             s = pd.Series(np.round(v))
             # the input's dtype: int64 (Int64 with empty cells), or float64 for whole numbers stored as floats

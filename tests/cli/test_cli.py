@@ -784,3 +784,36 @@ def test_zip_codes_come_back_as_the_same_strings_and_condition_as_text(tmp_path)
     assert_ok(tabdiff("fit", data, "--steps", 30, "--categorical", "zip", "--model", ckpt, "-q"))
     assert_ok(tabdiff("sample", "--model", ckpt, "--n", 20, "--given", "zip=00501", "--out", out, "-q"))
     assert (pd.read_csv(out, dtype=str)["zip"] == "00501").all()
+
+
+def test_amounts_as_text_and_a_yearly_series_are_data_and_an_identifier_guess_is_told(tmp_path):
+    """Issue 24: "$1,688.68" and "11.336,05" came back as order_total-1, ...; one row per year was regenerated
+    as 1, 2, ... and --given year=2008 was refused; an identifier guess must be visible, with its flag."""
+    rng = np.random.default_rng(0)
+    amount = rng.lognormal(7, 1, 120)
+    data = tmp_path / "orders.csv"
+    pd.DataFrame({"order_total": [f"${a:,.2f}" for a in amount],
+                  "netto": [f"{a:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") for a in amount / 1.19],
+                  "row": rng.permutation(120) + 1}).to_csv(data, index=False)
+    ckpt, out = tmp_path / "o.ckpt", tmp_path / "g.csv"
+    fit = tabdiff("fit", data, "--steps", 30, "--seed", 0, "--model", ckpt, "-q")
+    assert_ok(fit)
+    told = " ".join(fit.stderr.split())
+    assert "'row' is taken for an identifier" in told and "--integer row" in told
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 200, "--seed", 1, "--out", out, "-q"))
+    gen = pd.read_csv(out, dtype=str)
+    assert gen["order_total"].str.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d").all()
+    assert gen["netto"].str.fullmatch(r"\d{1,3}(\.\d{3})*,\d\d").all()
+    dollars = gen["order_total"].str.replace(r"[$,]", "", regex=True).astype(float)
+    assert dollars.between(amount.min() - 0.01, amount.max() + 0.01).all() and dollars.nunique() > 100
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 20, "--given", "order_total>=$1,000", "--out", out, "-q"))
+    given = pd.read_csv(out, dtype=str)["order_total"].str.replace(r"[$,]", "", regex=True).astype(float)
+    assert (given >= 1000).all()
+
+    year = np.arange(1948, 2024)
+    series = tmp_path / "gdp.csv"
+    pd.DataFrame({"year": year, "gdp": (np.exp((year - 1948) * 0.03) * 100).round(2)}).to_csv(series, index=False)
+    fit = tabdiff("fit", series, "--steps", 30, "--seed", 0, "--model", ckpt, "-q")
+    assert_ok(fit) and "identifier" not in fit.output
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 10, "--given", "year=2008", "--out", out, "-q"))
+    assert (pd.read_csv(out)["year"] == 2008).all()
