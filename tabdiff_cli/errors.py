@@ -7,3 +7,7 @@ class UserError(ValueError):
 
 class CheckpointError(UserError):
     """A file that is not a tabdiff checkpoint, is truncated, or is of an unsupported version."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """Conditions that (almost) no training row satisfies: the generated rows are the model's extrapolation."""

@@ -6,6 +6,7 @@ Imports of the library happen inside the commands, so that `tabdiff --help` does
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +34,7 @@ from tabdiff_cli.cli.options import (
     parse_duration,
     split_list,
 )
-from tabdiff_cli.errors import UserError
+from tabdiff_cli.errors import ExtrapolationWarning, UserError
 
 DataArg = Annotated[str, typer.Argument(metavar="DATA", help="CSV/TSV/Parquet file, or a built-in dataset: iris, "
                                         "wine, breast_cancer, diabetes, digits (also sklearn:iris).")]
@@ -214,9 +215,14 @@ def sample(
     check_not_an_input(out, "--out", model)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
-    stream = synth.iter_sample(n, seed=seed, conditions=given, shard=shard, allow_extrapolation=allow_extrapolation,
-                               batch_size=batch_size, sampler=sampler, steps=steps, device=device,
-                               **({"resample": resample, "guidance": guidance} if given else {}))
+    with warnings.catch_warnings():  # told below as the CLI's warning, not Python's
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        stream = synth.iter_sample(n, seed=seed, conditions=given, shard=shard,
+                                   allow_extrapolation=allow_extrapolation, batch_size=batch_size, sampler=sampler,
+                                   steps=steps, device=device,
+                                   **({"resample": resample, "guidance": guidance} if given else {}))
+    if synth.support_note:
+        render.notes([("warning", synth.support_note)], stderr=True)
     label = f"shard {shard} of {n} rows" if shard else f"{n} rows"
     _write_stream(synth, stream, shard_path(out, shard) if shard else out, synth.count_rows(n, shard), label, seed,
                   quiet)
@@ -451,7 +457,11 @@ def infer(
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
     kw = dict(sampler=sampler, steps=steps, device=device, guidance=guidance)
-    result = synth.infer(given, query, num_samples=n, seed=seed, allow_extrapolation=allow_extrapolation, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        result = synth.infer(given, query, num_samples=n, seed=seed, allow_extrapolation=allow_extrapolation, **kw)
+    if synth.support_note:
+        render.notes([("warning", synth.support_note)], stderr=True)
     samples = result.pop("samples")
     if not quiet:
         for col, post in result.items():

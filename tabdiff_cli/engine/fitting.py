@@ -29,6 +29,7 @@ from tabdiff_cli.engine.training import ProgressFn, TrainResult, train_denoiser
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.table.encoder import TableEncoder
 from tabdiff_cli.table.schema import Schema, infer_schema
+from tabdiff_cli.table.support import support_sketch
 
 if TYPE_CHECKING:
     from tabdiff_cli.engine.distributed import DistributedContext
@@ -134,4 +135,5 @@ def _meta(data: pd.DataFrame, encoder: TableEncoder, result: TrainResult, device
     }
     if calibration is not None:
         meta["calibration"] = calibration
+    meta["support"] = support_sketch(data, encoder.schema)  # to tell a --given that no training row holds
     return meta

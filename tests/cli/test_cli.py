@@ -817,3 +817,41 @@ def test_amounts_as_text_and_a_yearly_series_are_data_and_an_identifier_guess_is
     assert_ok(fit) and "identifier" not in fit.output
     assert_ok(tabdiff("sample", "--model", ckpt, "--n", 10, "--given", "year=2008", "--out", out, "-q"))
     assert (pd.read_csv(out)["year"] == 2008).all()
+
+
+def test_conditions_no_training_row_holds_are_told_as_an_extrapolation(tmp_path):
+    """Issue 24: --given on two levels never seen together returned rows, exit 0, no warning. The checkpoint's
+    support sketch bounds the training rows behind the conditions; below 5 the user is warned."""
+    import warnings
+
+    from tabdiff_cli.errors import ExtrapolationWarning
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+    from tabdiff_cli.table.support import condition_support
+
+    rng = np.random.default_rng(0)
+    n = 300
+    region = rng.choice(["North", "South", "East"], n)
+    tier = np.where(region == "North", rng.choice(["basic", "plus"], n), rng.choice(["basic", "plus", "premium"], n))
+    price = np.select([tier == "premium", tier == "plus"], [100.0, 50.0], 20.0) + rng.normal(0, 3, n)
+    df = pd.DataFrame({"region": region, "tier": tier, "price": price.round(2)})
+    data, ckpt, out = tmp_path / "combo.csv", tmp_path / "c.ckpt", tmp_path / "g.csv"
+    df.to_csv(data, index=False)
+    assert_ok(tabdiff("fit", data, "--steps", 30, "--seed", 0, "--model", ckpt, "-q"))
+    never = tabdiff("sample", "--model", ckpt, "--n", 10, "--given", "region=North", "--given", "tier=premium",
+                    "--out", out, "-q")
+    assert_ok(never)
+    told = " ".join(never.stderr.split())
+    assert "no training row holds region=North and tier=premium" in told and "extrapolation" in told
+    seen = tabdiff("sample", "--model", ckpt, "--n", 10, "--given", "region=North", "--given", "tier=plus",
+                   "--out", out, "-q")
+    assert_ok(seen) and "warning" not in seen.stderr
+    synth = DiffusionSynthesizer.load(ckpt)
+    sketch = synth.meta["support"]
+    both = synth.parse_conditions(["region=North", "tier=plus"])
+    assert condition_support(sketch, both)[0] == int(((region == "North") & (tier == "plus")).sum())
+    assert condition_support(sketch, synth.parse_conditions(["tier=premium", "price<50"]))[0] == 0
+    with pytest.warns(ExtrapolationWarning, match="support 0 of 300"):
+        synth.infer(["region=North", "tier=premium"], "price", num_samples=20, seed=0, steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        synth.sample(5, seed=0, conditions=["region=South", "tier=premium"], steps=5)
