@@ -11,3 +11,7 @@ class CheckpointError(UserError):
 
 class ExtrapolationWarning(UserWarning):
     """Conditions that (almost) no training row satisfies: the generated rows are the model's extrapolation."""
+
+
+class LargeFitWarning(UserWarning):
+    """A fit whose encoded table or length is large (config.auto.fit_size_check), told before training."""

@@ -34,7 +34,7 @@ from tabdiff_cli.cli.options import (
     parse_duration,
     split_list,
 )
-from tabdiff_cli.errors import ExtrapolationWarning, UserError
+from tabdiff_cli.errors import ExtrapolationWarning, LargeFitWarning, UserError
 
 DataArg = Annotated[str, typer.Argument(metavar="DATA", help="CSV/TSV/Parquet file, or a built-in dataset: iris, "
                                         "wine, breast_cancer, diabetes, digits (also sklearn:iris).")]
@@ -160,7 +160,10 @@ def _run_fit(data: str, cfg, model: Path, quiet: bool) -> None:
     check_writable(model)  # before training, not after
     synth = DiffusionSynthesizer(cfg)
     t0 = time.perf_counter()
-    with render.fit_progress(quiet) as (progress, phase):
+    with render.fit_progress(quiet) as (progress, phase), warnings.catch_warnings():
+        # a large fit is told before training starts, as a warning line, even with --quiet
+        warnings.showwarning = lambda message, *args, **kwargs: render.notes([("warning", str(message))], stderr=True)
+        warnings.simplefilter("always", LargeFitWarning)
         synth.fit(df, progress=progress, distributed=ddp, phase=phase)
     if main_rank:
         synth.save(model)

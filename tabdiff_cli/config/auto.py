@@ -36,6 +36,27 @@ CALIBRATION_BUDGET_SHARE = 0.5  # of training.max_time, at most, for the level c
 MIN_CALIBRATION_ROWS = BLOCK_ROWS  # fewer rows estimate level frequencies too coarsely: no calibration
 
 
+# The size of a fit, told before training starts: the encoded matrix (n_rows × n_features float32) lives in
+# memory whole, and each step costs about batch × (n_features + hidden) × hidden multiply-adds.
+LARGE_FIT_BYTES = 1 << 30  # an encoded matrix above 1 GiB gets a warning with its width and planned steps
+LARGE_FIT_FEATURES = 2000  # as does an encoded width above this (each categorical level is a feature)
+MAX_FIT_BYTES = 16 << 30  # above 16 GiB of encoded matrix, fit refuses (UserError) instead of swapping or dying
+
+
+def fit_size_check(n_rows: int, n_features: int, steps: int, widest: tuple[str, int]) -> str | None:
+    """A warning (text) for a large fit, None for an ordinary one; widest: (column, encoded width) of the
+    widest column. Errors: UserError past MAX_FIT_BYTES, naming the widest column and what to do."""
+    size = n_rows * n_features * 4
+    what = (f"{n_rows:,} rows × {n_features:,} encoded features ({size / (1 << 30):.1f} GiB; widest: "
+            f"'{widest[0]}', {widest[1]:,})")
+    if size > MAX_FIT_BYTES:
+        raise UserError(f"the encoded table would be {what}, over the {MAX_FIT_BYTES >> 30} GiB cap; drop or "
+                        f"group wide columns (--drop, data.max_categories) or fit on a sample of the rows")
+    if size > LARGE_FIT_BYTES or n_features > LARGE_FIT_FEATURES:
+        return f"a large fit: {what}, {steps:,} planned steps; --max-time bounds the training time"
+    return None
+
+
 def is_small(n_rows: int) -> bool:
     """Whether a table of n_rows rows is small (at most SMALL_TABLE_ROWS)."""
     return n_rows <= SMALL_TABLE_ROWS

@@ -855,3 +855,21 @@ def test_conditions_no_training_row_holds_are_told_as_an_extrapolation(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ExtrapolationWarning)
         synth.sample(5, seed=0, conditions=["region=South", "tier=premium"], steps=5)
+
+
+def test_a_wide_fit_is_told_before_training_even_when_quiet(tmp_path, monkeypatch):
+    """Issue 24 (a 45,000-level column): fit warns up front with the encoded width and the planned steps."""
+    from tabdiff_cli.config import auto
+
+    monkeypatch.setattr(auto, "LARGE_FIT_FEATURES", 100)
+    rng = np.random.default_rng(0)
+    data = tmp_path / "wide.csv"
+    pd.DataFrame({"customer": [f"C{v}" for v in rng.integers(0, 150, 400)], "x": rng.normal(size=400)}).to_csv(
+        data, index=False)
+    fit = tabdiff("fit", data, "--steps", 5, "--model", tmp_path / "w.ckpt", "-q")
+    assert_ok(fit)
+    told = " ".join(fit.stderr.split())
+    assert "a large fit: 400 rows ×" in told and "5 planned steps" in told and "'customer'" in told
+    monkeypatch.setattr(auto, "MAX_FIT_BYTES", 1000)
+    assert_clear_error(tabdiff("fit", data, "--steps", 5, "--model", tmp_path / "v.ckpt"), "cap", "'customer'",
+                       absent=[tmp_path / "v.ckpt"])

@@ -58,3 +58,15 @@ def test_total_steps_from_steps_or_epochs():
     assert auto.total_steps(2500, 7, 2, 1024) == (7, 1024)
     with pytest.raises(UserError, match="at least one step"):
         auto.total_steps(10, None, 0, None)
+
+
+def test_fit_size_check_warns_with_the_width_and_steps_and_refuses_past_the_cap():
+    """Issue 24: no input may make fit run unbounded without saying so up front."""
+    assert auto.fit_size_check(150, 7, 500, ("target", 3)) is None
+    text = auto.fit_size_check(50_000, 2_501, 8_000, ("customer_id", 501))
+    assert "50,000 rows × 2,501 encoded features" in text and "8,000 planned steps" in text
+    assert "'customer_id', 501" in text and "--max-time" in text
+    big = auto.fit_size_check(400_000, 1_000, 8_000, ("x", 1))  # 1.5 GiB
+    assert big is not None and "1.5 GiB" in big
+    with pytest.raises(UserError, match=r"'customer_id'.*over the 16 GiB cap"):
+        auto.fit_size_check(10_000_000, 501, 8_000, ("customer_id", 501))
