@@ -29,7 +29,13 @@ def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], header: 
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     body = {"format": FORMAT, "version": VERSION, **header}
     text = json.dumps(body, allow_nan=False)
-    return atomic_write(path, lambda p: save_file(cpu, str(p), metadata={"tabdiff": text}))
+    def write(p: Path) -> None:
+        try:
+            save_file(cpu, str(p), metadata={"tabdiff": text})
+        except SafetensorError as exc:  # safetensors reports a full disk as its own error, not an OSError
+            raise OSError(str(exc).splitlines()[0] if str(exc) else "cannot serialize") from None
+
+    return atomic_write(path, write)
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

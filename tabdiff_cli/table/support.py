@@ -47,11 +47,11 @@ def support_sketch(df: pd.DataFrame, schema: Schema) -> dict[str, Any]:
             if not ok.any():
                 continue
             edges = np.unique(np.quantile(v[ok], np.linspace(0, 1, SKETCH_BINS + 1)))
+            raw = np.clip(np.searchsorted(edges, v[ok], side="right") - 1, 0, max(len(edges) - 2, 0))
+            used, dense = np.unique(raw, return_inverse=True)  # bins that hold a value, numbered 0, 1, …
             code = np.full(len(v), -1, dtype=np.int64)
-            code[ok] = np.clip(np.searchsorted(edges, v[ok], side="right") - 1, 0, max(len(edges) - 2, 0))
-            n_bins = max(len(edges) - 1, 1)
-            bins = [[float(v[ok][code[ok] == b].min()), float(v[ok][code[ok] == b].max())]
-                    if (code[ok] == b).any() else [float("inf"), float("-inf")] for b in range(n_bins)]
+            code[ok] = dense
+            bins = [[float(v[ok][dense == b].min()), float(v[ok][dense == b].max())] for b in range(len(used))]
             columns.append({"name": spec.name, "bins": bins})
         else:
             continue

@@ -217,7 +217,7 @@ def test_write_table_is_atomic_on_failure(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken_to_csv)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match="cannot write .*out.csv: No space left on device"):  # names the output
         write_table(pd.DataFrame({"a": [1, 2]}), target)
     assert target.read_text(encoding="utf-8") == "old content\n"
     assert _leftovers(tmp_path) == []
