@@ -29,6 +29,7 @@ from tabdiff_cli.table.quantile import TIE_STREAM, quantile_inverse, quantile_mi
 from tabdiff_cli.table.schema import MAX_DECIMALS, ColumnSpec, Schema, format_number_text, numeric_values
 
 NUMERIC_KINDS = ("continuous", "integer", "datetime")
+NS_LIMIT_SECONDS = 9.2e9  # |seconds since 1970| beyond which nanoseconds overflow int64 (years 1677 and 2262)
 CATEGORICAL_KINDS = ("categorical", "boolean")
 RARE = "__tabdiff_rare__"
 MAX_SPIKES = 16  # spike levels per numeric column, the most frequent values
@@ -684,8 +685,11 @@ class TableEncoder:
             return _restore_dtype(s, spec.dtype if spec.dtype.startswith(("int", "Int", "float")) else "int64")
         if spec.kind == "datetime":
             res = _resolution(spec)
-            ns = (np.round(v / res) * res * 1e9).astype("int64")
-            ts = pd.Series(pd.to_datetime(ns, unit="ns"))
+            secs = np.round(v / res) * res
+            if secs.size and np.abs(secs).max() >= NS_LIMIT_SECONDS:  # before 1677 or after 2262: microseconds
+                ts = pd.Series(pd.to_datetime((secs * 1e6).astype("int64"), unit="us"))
+            else:
+                ts = pd.Series(pd.to_datetime((secs * 1e9).astype("int64"), unit="ns"))
             if spec.datetime_format is None:
                 return ts
             return _restore_dtype(ts.dt.strftime(spec.datetime_format).astype(object), spec.dtype)

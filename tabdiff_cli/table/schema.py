@@ -266,7 +266,13 @@ def to_datetime_seconds(values: pd.Series, fmt: str | None) -> np.ndarray:
         ts = pd.to_datetime(values.astype(object).where(values.notna(), None), format=fmt, errors="coerce")
     if getattr(ts.dt, "tz", None) is not None:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    ns = ts.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
+    try:
+        ns = ts.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        # dates before 1677 or after 2262 (beyond nanoseconds in int64): in microseconds, ±290,000 years
+        us = ts.astype("datetime64[us]").to_numpy().astype("int64").astype(np.float64)
+        us[ts.isna().to_numpy()] = np.nan
+        return us / 1e6
     ns[ts.isna().to_numpy()] = np.nan
     return ns / 1e9
 

@@ -211,3 +211,18 @@ def test_plain_digit_text_is_not_a_formatted_number():
     assert detect_number_format(pd.Series(["TX-001", "TX-002"])) is None
     assert detect_number_format(pd.Series(["12A", "13A"])) is None
     assert detect_number_format(pd.Series(["A12", "A13"])) is None
+
+
+def test_dates_beyond_the_nanosecond_range_are_read_and_written():
+    """Found by the fuzz test: a date before 1677 ended in OutOfBoundsDatetime (int64 nanoseconds)."""
+    from tabdiff_cli.table.encoder import TableEncoder
+
+    df = pd.DataFrame({"d": ["1615-10-23", "0369-07-17", None, "1487-05-25"], "x": [1.0, 2.0, 3.0, 4.0]})
+    spec = infer_schema(df)["d"]
+    earliest = (np.datetime64("0369-07-17") - np.datetime64("1970-01-01")) / np.timedelta64(1, "s")
+    assert spec.kind == "datetime" and spec.minimum == earliest
+    enc = TableEncoder(infer_schema(df)).fit(df)
+    back = enc.inverse_transform(enc.transform(df))
+    dates = back["d"].dropna()
+    assert len(dates) and dates.str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+    assert dates.min() >= "0369-07-17" and dates.max() <= "1615-10-23"
