@@ -28,8 +28,8 @@ from tabdiff_cli.errors import CheckpointError
 from tabdiff_cli.synthesizer import DiffusionSynthesizer
 from tests.cli.test_cli import assert_ok, tabdiff
 
-PIPELINE_EXAMPLES = 14
-CHECKPOINT_EXAMPLES = 40
+PIPELINE_EXAMPLES = 30
+CHECKPOINT_EXAMPLES = 60
 # no shrinking: a failure is reported as found (shrinking a fit-and-sample example took over five minutes)
 FUZZ = settings(derandomize=True, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -119,10 +119,11 @@ def test_random_tables_fit_sample_plot_evaluate_or_fail_clearly(text, tiny_confi
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> bytes:
+def checkpoint_file(tmp_path_factory) -> Path:
+    """A small real checkpoint (a path: hypothesis prints the arguments of a failing example)."""
     path = tmp_path_factory.mktemp("ckpt") / "iris.ckpt"
     assert_ok(tabdiff("fit", "iris", "--steps", 2, "--seed", 0, "--model", path, "-q"))
-    return path.read_bytes()
+    return path
 
 
 def _header(data: bytes) -> tuple[int, dict]:
@@ -174,7 +175,8 @@ def _corrupt(data: bytes, kind: str, arg) -> bytes:
 
 @settings(FUZZ, max_examples=CHECKPOINT_EXAMPLES)
 @given(data=st.data())
-def test_a_corrupted_checkpoint_is_a_checkpoint_error(data, checkpoint, tmp_path_factory):
+def test_a_corrupted_checkpoint_is_a_checkpoint_error(data, checkpoint_file, tmp_path_factory):
+    checkpoint = checkpoint_file.read_bytes()
     kind, arg = data.draw(corruptions(len(checkpoint)))
     damaged = _corrupt(checkpoint, kind, arg)
     path = tmp_path_factory.mktemp("c") / "bad.ckpt"
@@ -186,9 +188,7 @@ def test_a_corrupted_checkpoint_is_a_checkpoint_error(data, checkpoint, tmp_path
         assert "\n" not in str(exc)
         return
     # loaded: only a corruption that left the content as it was (JSON whitespace in the header's padding)
-    original = tmp_path_factory.mktemp("o") / "good.ckpt"
-    original.write_bytes(checkpoint)
-    good = DiffusionSynthesizer.load(original)
+    good = DiffusionSynthesizer.load(checkpoint_file)
     assert kind == "flip"
     pd.testing.assert_frame_equal(synth.sample(20, seed=0, steps=3), good.sample(20, seed=0, steps=3))
     np.testing.assert_equal(synth.meta, good.meta)
