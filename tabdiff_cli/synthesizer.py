@@ -152,8 +152,8 @@ class DiffusionSynthesizer:
         seed: same seed, same device → the same rows, whatever batch_size (None: random; `last_seed` tells).
         shard "k/K": only part k of K of the same sample (whole noise blocks; the parts concatenate to it; a
         part may be empty, then nothing is yielded). Conditions that fewer than table.support.SUPPORT_WARN_ROWS
-        training rows satisfy give an ExtrapolationWarning (its text also in `support_note`). Other keyword arguments as engine.model.FittedModel.
-        iter_rows: batch_size, sampler, steps, device, resample, guidance.
+        training rows satisfy give an ExtrapolationWarning (its text also in `support_note`). Other keyword
+        arguments as engine.model.FittedModel.iter_rows: batch_size, sampler, steps, device, resample, guidance.
         Errors: UserError for num_rows < 1, a bad shard, an unknown sampler, or an invalid condition.
         """
         model = self._fitted()

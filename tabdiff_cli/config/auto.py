@@ -77,9 +77,20 @@ def for_table(cfg: Config, n_rows: int) -> Config:
     return out
 
 
-def hidden_dim(n_rows: int) -> int:
-    """model.hidden_dim: 64 below 500 rows, 128 below 5,000, else 256."""
-    return 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
+WIDE_FEATURES = 48  # above this encoded width the network and the training grow with the width
+MAX_WIDE_HIDDEN = 512
+MAX_WIDE_STEPS = 4000
+
+
+def hidden_dim(n_rows: int, n_features: int | None = None) -> int:
+    """model.hidden_dim: 64 below 500 rows, 128 below 5,000, else 256; a table wider than WIDE_FEATURES
+    encoded features gets at least the power of two ≥ 2·n_features, at most MAX_WIDE_HIDDEN. Why: a 64-wide
+    network under 120 inputs is a bottleneck that cannot hold their correlations (issue 24: 300 rows × 120
+    factor-model columns came out 98 % at a column's min or max)."""
+    by_rows = 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
+    if n_features is None or n_features <= WIDE_FEATURES:
+        return by_rows
+    return max(by_rows, min(MAX_WIDE_HIDDEN, 1 << math.ceil(math.log2(2 * n_features))))
 
 
 def n_blocks(n_rows: int) -> int:
@@ -98,9 +109,13 @@ def noise_draws(n_rows: int) -> int:
 
 
 def training_steps(n_rows: int, n_features: int | None, batch: int) -> int:
-    """training.steps: small tables 30 per encoded feature within [300, 500] (None features: 500); larger
-    ones 200 epochs of `batch`-row steps within [1,000, 8,000]."""
+    """training.steps: small tables 30 per encoded feature within [300, 500] (None features: 500), and 20 per
+    feature within [500, MAX_WIDE_STEPS] above WIDE_FEATURES features (500 steps left 120 factor-model columns
+    undertrained: generated values 2-3 times as spread as the real ones); larger tables 200 epochs of
+    `batch`-row steps within [1,000, 8,000]."""
     if is_small(n_rows):
+        if n_features is not None and n_features > WIDE_FEATURES:
+            return int(min(MAX_WIDE_STEPS, max(500, 20 * n_features)))
         return 500 if n_features is None else int(min(500, max(300, 30 * n_features)))
     return int(min(8000, max(1000, 200 * -(-n_rows // int(batch)))))
 
@@ -143,7 +158,7 @@ def for_layout(cfg: Config, n_rows: int, n_features: int | None = None,
     out = for_table(cfg, n_rows)
     m, t, s = out.model, out.training, out.sampling
     if m.hidden_dim == AUTO:
-        m.hidden_dim = hidden_dim(n_rows)
+        m.hidden_dim = hidden_dim(n_rows, n_features)
     if m.n_blocks == AUTO:
         m.n_blocks = n_blocks(n_rows)
     if t.batch_size == AUTO:

@@ -70,3 +70,13 @@ def test_fit_size_check_warns_with_the_width_and_steps_and_refuses_past_the_cap(
     assert big is not None and "1.5 GiB" in big
     with pytest.raises(UserError, match=r"'customer_id'.*over the 16 GiB cap"):
         auto.fit_size_check(10_000_000, 501, 8_000, ("customer_id", 501))
+
+
+def test_wide_tables_get_a_wider_network_and_more_steps():
+    """Issue 24: 300 rows x 120 factor-model columns collapsed to the columns' min/max under a 64-wide network
+    trained 500 steps; narrow tables keep their settings (and their guard rows)."""
+    assert auto.hidden_dim(300, 7) == auto.hidden_dim(300) == 64
+    assert auto.training_steps(300, 7, 300) == 300 and auto.training_steps(300, 48, 300) == 500
+    assert auto.hidden_dim(300, 120) == 256 and auto.training_steps(300, 120, 300) == 2400
+    assert auto.hidden_dim(300, 400) == 512 and auto.training_steps(300, 400, 300) == 4000
+    assert auto.hidden_dim(20_000, 60) == 256  # the row rule when it is wider
