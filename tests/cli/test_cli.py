@@ -539,7 +539,7 @@ def test_a_fit_cut_short_by_its_time_budget_warns_that_it_is_undertrained(tmp_pa
                      "--model", model)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "stopped training after 1 of 300 planned steps (0%)" in text
+    assert "stopped training after 1 of 330 planned steps (0%)" in text  # 11 features (2 cluster blocks) x 30
     assert "undertrained" in text and model.exists()
 
 
