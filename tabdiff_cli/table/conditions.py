@@ -106,10 +106,12 @@ def _number_for(text: str, spec: ColumnSpec, allow: bool) -> float:
         value = float(secs)
     else:
         try:
-            value = float(text) if spec.number_format is None else float(parse_number_text(
-                pd.Series([text]), spec.number_format)[0])  # "$1,200" or 1200 for a column of amounts
-            if math.isnan(value):
-                raise ValueError(text)
+            if spec.number_format is None:
+                value = float(text)
+            else:  # "$1,200" or 1200 for a column of amounts; NaN: neither
+                value = float(parse_number_text(pd.Series([text]), spec.number_format)[0])
+                if math.isnan(value) and text.strip().lower() != "nan":
+                    raise ValueError(text)
         except ValueError:
             raise UserError(f"column '{spec.name}' is numeric; '{text}' is not a number") from None
         if not math.isfinite(value):

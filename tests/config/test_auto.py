@@ -79,4 +79,4 @@ def test_wide_tables_get_a_wider_network_and_more_steps():
     assert auto.training_steps(300, 7, 300) == 300 and auto.training_steps(300, 48, 300) == 500
     assert auto.hidden_dim(300, 120) == 256 and auto.training_steps(300, 120, 300) == 2400
     assert auto.hidden_dim(300, 400) == 512 and auto.training_steps(300, 400, 300) == 4000
-    assert auto.hidden_dim(20_000, 60) == 256  # the row rule when it is wider
+    assert auto.hidden_dim(20_000, 60) == 256 and auto.hidden_dim(1500, 120) == 128  # large tables: the row rule
