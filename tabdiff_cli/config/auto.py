@@ -84,9 +84,9 @@ MAX_WIDE_STEPS = 4000
 
 def hidden_dim(n_rows: int, n_features: int | None = None) -> int:
     """model.hidden_dim: 64 below 500 rows, 128 below 5,000, else 256; a small table (is_small) wider than
-    WIDE_FEATURES encoded features gets at least the power of two ≥ 2·n_features, at most MAX_WIDE_HIDDEN. Why: a 64-wide
-    network under 120 inputs is a bottleneck that cannot hold their correlations (issue 24: 300 rows × 120
-    factor-model columns came out 98 % at a column's min or max)."""
+    WIDE_FEATURES encoded features gets at least the power of two ≥ 2·n_features, at most MAX_WIDE_HIDDEN.
+    Why: a 64-wide network under 120 inputs is a bottleneck that cannot hold their correlations (issue 24:
+    300 rows × 120 factor-model columns came out 98 % at a column's min or max)."""
     by_rows = 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
     if n_features is None or n_features <= WIDE_FEATURES or not is_small(n_rows):
         return by_rows  # a larger table has 128 or 256 already, and trains 1,000 steps or more
