@@ -35,7 +35,7 @@ from tabdiff_cli.evaluation.calibration import (
 )
 from tabdiff_cli.table.conditions import Condition, as_number, cell_frame, fallback_draw, overwrite_given
 from tabdiff_cli.table.encoder import NUMERIC_KINDS
-from tabdiff_cli.table.schema import Schema
+from tabdiff_cli.table.schema import Schema, numeric_values
 
 PILOT_ROWS = 2048
 IMPUTE_PASS_ROWS = 16384  # rows of one imputation pass at most (draws of a small table share a pass)
@@ -93,7 +93,7 @@ def iter_given(model: FittedModel, cells: pd.DataFrame, free_columns: list[str],
 
     def decode(z: np.ndarray, rng: np.random.Generator, row0: int) -> pd.DataFrame:
         rows = enc.inverse_transform(z, rng=rng, row_offset=row0, forbid_missing=forbid_missing)
-        return overwrite_given(rows, cells.iloc[row0 - start_row:row0 - start_row + len(rows)])
+        return overwrite_given(rows, cells.iloc[row0 - start_row:row0 - start_row + len(rows)], enc.schema)
 
     yield from model.iter_rows(len(cells), seed=seed, known=(x, mask), start_row=start_row, decode=decode,
                                forbid_missing=forbid_missing,
@@ -115,7 +115,7 @@ def iter_conditioned(model: FittedModel, n: int, conditions: list[Condition], se
 
 def _check_impute_input(schema: Schema, df: pd.DataFrame, draws: int) -> pd.DataFrame:
     """df's training columns, in order, with numeric cells as numbers. Errors: UserError for missing or
-    extra columns, fewer than 1 draw, text or an infinity in a numeric column."""
+    extra columns, no rows, fewer than 1 draw, text or an infinity in a numeric column."""
     missing = [c for c in schema.names if c not in df.columns]
     extra = [c for c in df.columns if c not in schema.names and c != "draw"]
     if missing or extra:
@@ -125,11 +125,13 @@ def _check_impute_input(schema: Schema, df: pd.DataFrame, draws: int) -> pd.Data
                         + (f"unknown {', '.join(map(repr, extra))}" if extra else ""))
     if draws < 1:
         raise UserError(f"--draws must be at least 1, got {draws}")
+    if len(df) == 0:
+        raise UserError("the table to impute has no rows")
     cells = df[schema.names].reset_index(drop=True).copy()
     for spec in schema.columns:
         if spec.kind in ("continuous", "integer"):
             raw = cells[spec.name]
-            number = pd.to_numeric(raw, errors="coerce")
+            number = pd.Series(numeric_values(raw, spec), index=raw.index)  # "$1,688.68" for such a column
             text = number.isna() & raw.notna()
             if text.any():  # an observed cell is never changed, so it cannot be read as empty either
                 row = int(np.flatnonzero(text.to_numpy())[0])

@@ -7,6 +7,7 @@ engine/model.py (FittedModel) generates, conditioning.py answers conditional que
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,10 @@ from tabdiff_cli.engine.fitting import fit_model
 from tabdiff_cli.engine.model import FittedModel
 from tabdiff_cli.engine.runtime import new_seed
 from tabdiff_cli.engine.training import ProgressFn, TrainResult
-from tabdiff_cli.errors import UserError
+from tabdiff_cli.errors import ExtrapolationWarning, UserError
 from tabdiff_cli.table.conditions import Condition, parse_conditions
 from tabdiff_cli.table.schema import Schema
+from tabdiff_cli.table.support import support_warning
 
 if TYPE_CHECKING:
     from tabdiff_cli.engine.distributed import DistributedContext
@@ -45,6 +47,7 @@ class DiffusionSynthesizer:
         self.model: FittedModel | None = None
         self.train_result: TrainResult | None = None
         self.last_seed: int | None = None
+        self.support_note: str | None = None  # the last conditions' support warning (table/support.py)
 
     # ------------------------------------------------------------------ the fitted parts
     def _fitted(self) -> FittedModel:
@@ -115,8 +118,12 @@ class DiffusionSynthesizer:
         out = []
         for c in model.schema.columns:
             if c.kind == "id":
-                out.append(("note", f"column '{c.name}' looks like an identifier; fresh unique values are generated "
-                                    "(use --drop to leave it out)"))
+                # a warning, shown even with --quiet: a wrong guess loses the column's data without a word
+                why = "consecutive whole numbers" if c.id_numeric else "every value distinct"
+                keep = f"--integer {c.name}" if c.id_numeric else f"--categorical {c.name}"
+                out.append(("warning", f"column '{c.name}' is taken for an identifier ({why}): fresh unique values "
+                                       f"are generated, not learned; to learn it, fit with {keep}; to leave it out, "
+                                       f"--drop {c.name}"))
             elif c.kind in ("constant", "empty"):
                 out.append(("note", f"column '{c.name}' is {c.kind}; reproduced as is, not learned"))
             elif c.missing_rate >= 0.8:
@@ -144,8 +151,9 @@ class DiffusionSynthesizer:
 
         seed: same seed, same device → the same rows, whatever batch_size (None: random; `last_seed` tells).
         shard "k/K": only part k of K of the same sample (whole noise blocks; the parts concatenate to it; a
-        part may be empty, then nothing is yielded). Other keyword arguments as engine.model.FittedModel.
-        iter_rows: batch_size, sampler, steps, device, resample, guidance.
+        part may be empty, then nothing is yielded). Conditions that fewer than table.support.SUPPORT_WARN_ROWS
+        training rows satisfy give an ExtrapolationWarning (its text also in `support_note`). Other keyword
+        arguments as engine.model.FittedModel.iter_rows: batch_size, sampler, steps, device, resample, guidance.
         Errors: UserError for num_rows < 1, a bad shard, an unknown sampler, or an invalid condition.
         """
         model = self._fitted()
@@ -155,6 +163,7 @@ class DiffusionSynthesizer:
         self.last_seed = seed
         start, count = shard_range(num_rows, shard) if shard else (0, num_rows)
         parsed = self.parse_conditions(conditions, allow_extrapolation) if conditions else []
+        self._check_support(parsed)
         if count == 0:
             return iter(())
         if conditions:  # even when every condition is one a constant column holds: the rows come out the same
@@ -182,6 +191,13 @@ class DiffusionSynthesizer:
         """A frame with no rows and the training table's columns and dtypes (an empty shard's content)."""
         model = self._fitted()
         return model.encoder.inverse_transform(np.zeros((0, model.encoder.n_features)))
+
+    def _check_support(self, parsed: list[Condition]) -> None:
+        """Set `support_note` and give an ExtrapolationWarning when (almost) no training row satisfies `parsed`
+        (table/support.py; nothing for a checkpoint without a support sketch)."""
+        self.support_note = support_warning(self._fitted().meta.get("support"), parsed) if parsed else None
+        if self.support_note:
+            warnings.warn(self.support_note, ExtrapolationWarning, stacklevel=3)
 
     def parse_conditions(self, conditions: Any, allow_extrapolation: bool = False) -> list[Condition]:
         """Conditions from strings ('col=value', 'col in {a,b}', '40<=col<60'), a {column: value} dict, or
@@ -217,6 +233,7 @@ class DiffusionSynthesizer:
         self.last_seed = seed
         query = [query] if isinstance(query, str) else list(query)
         conditions = self.parse_conditions(given, allow_extrapolation)
+        self._check_support(conditions)
         return conditioning.infer(model, conditions, query, num_samples=num_samples, seed=seed, **kwargs)
 
     def calibration(self, holdout: pd.DataFrame, columns: list[str] | None = None, cell_share: float | None = None,

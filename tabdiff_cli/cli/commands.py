@@ -6,6 +6,7 @@ Imports of the library happen inside the commands, so that `tabdiff --help` does
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +34,7 @@ from tabdiff_cli.cli.options import (
     parse_duration,
     split_list,
 )
-from tabdiff_cli.errors import UserError
+from tabdiff_cli.errors import ExtrapolationWarning, LargeFitWarning, UserError
 
 DataArg = Annotated[str, typer.Argument(metavar="DATA", help="CSV/TSV/Parquet file, or a built-in dataset: iris, "
                                         "wine, breast_cancer, diabetes, digits (also sklearn:iris).")]
@@ -154,7 +155,10 @@ def _run_fit(data: str, cfg, model: Path, quiet: bool) -> None:
     check_writable(model)  # before training, not after
     synth = DiffusionSynthesizer(cfg)
     t0 = time.perf_counter()
-    with render.fit_progress(quiet) as (progress, phase):
+    with render.fit_progress(quiet) as (progress, phase), warnings.catch_warnings():
+        # a large fit is told before training starts, as a warning line, even with --quiet
+        warnings.showwarning = lambda message, *args, **kwargs: render.notes([("warning", str(message))], stderr=True)
+        warnings.simplefilter("always", LargeFitWarning)
         synth.fit(df, progress=progress, distributed=ddp, phase=phase)
     if main_rank:
         synth.save(model)
@@ -163,6 +167,8 @@ def _run_fit(data: str, cfg, model: Path, quiet: bool) -> None:
         console.print(render.schema_table(synth.schema))
         render.notes(synth.notes())
         console.print(render.fit_summary(synth, time.perf_counter() - t0, model))
+    elif main_rank:  # --quiet hides the tables, not what may have gone wrong
+        render.notes([n for n in synth.notes() if n[0] == "warning"], stderr=True)
 
 
 @app.command()
@@ -207,9 +213,14 @@ def sample(
     check_not_an_input(out, "--out", model)
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
-    stream = synth.iter_sample(n, seed=seed, conditions=given, shard=shard, allow_extrapolation=allow_extrapolation,
-                               batch_size=batch_size, sampler=sampler, steps=steps, device=device,
-                               **({"resample": resample, "guidance": guidance} if given else {}))
+    with warnings.catch_warnings():  # told below as the CLI's warning, not Python's
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        stream = synth.iter_sample(n, seed=seed, conditions=given, shard=shard,
+                                   allow_extrapolation=allow_extrapolation, batch_size=batch_size, sampler=sampler,
+                                   steps=steps, device=device,
+                                   **({"resample": resample, "guidance": guidance} if given else {}))
+    if synth.support_note:
+        render.notes([("warning", synth.support_note)], stderr=True)
     label = f"shard {shard} of {n} rows" if shard else f"{n} rows"
     _write_stream(synth, stream, shard_path(out, shard) if shard else out, synth.count_rows(n, shard), label, seed,
                   quiet)
@@ -444,7 +455,11 @@ def infer(
     synth = DiffusionSynthesizer.load(model)
     seed = new_seed() if seed is None else seed
     kw = dict(sampler=sampler, steps=steps, device=device, guidance=guidance)
-    result = synth.infer(given, query, num_samples=n, seed=seed, allow_extrapolation=allow_extrapolation, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        result = synth.infer(given, query, num_samples=n, seed=seed, allow_extrapolation=allow_extrapolation, **kw)
+    if synth.support_note:
+        render.notes([("warning", synth.support_note)], stderr=True)
     samples = result.pop("samples")
     if not quiet:
         for col, post in result.items():

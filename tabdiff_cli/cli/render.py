@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from tabdiff_cli.cli.app import console
+from tabdiff_cli.cli.app import console, err_console
 
 
 @contextmanager
@@ -140,12 +140,14 @@ def fit_summary(synth, seconds: float, model_path) -> Table:
     return summary
 
 
-def notes(items: list[tuple[str, str]]) -> None:
-    """Print (level, text) notes: level "note" in yellow, "warning" in yellow with its word."""
+def notes(items: list[tuple[str, str]], stderr: bool = False) -> None:
+    """Print (level, text) notes: level "note" in yellow, "warning" in yellow with its word (on stderr when
+    `stderr`)."""
     from rich.markup import escape
 
+    out = err_console if stderr else console
     for level, text in items:
-        console.print(f"[yellow]{level}:[/] {escape(text)}", highlight=False)
+        out.print(f"[yellow]{level}:[/] {escape(text)}", highlight=False)
 
 
 def impute_table(summary: dict[str, Any], draws: int, seed: int) -> Table:

@@ -4,7 +4,7 @@ A config may say "auto" for 14 settings; these functions replace each by a value
 are known:
 
 - `for_table(cfg, n_rows)`: before encoding (data.spike_share);
-- `for_layout(cfg, n_rows, numeric_share)`: once the table is encoded (network size and
+- `for_layout(cfg, n_rows, n_features, numeric_share)`: once the encoded width is known (network size and
   dropout, training length, batch, learning rate, noise draws, masked conditioning, time sampling, level calibration,
   sampling steps); the result has no "auto" left and is what a checkpoint stores;
 - at fit and sample time, on the machine: `training_device`, `sampling_batch_rows`, `cpu_threads`,
@@ -39,6 +39,27 @@ SMALL_TABLE_DROPOUT = 0.2  # a small table's network memorizes its rows without 
 SMALL_TABLE_STEPS = 800  # training steps of a small table's conditional network
 
 
+# The size of a fit, told before training starts: the encoded matrix (n_rows × n_features float32) lives in
+# memory whole, and each step costs about batch × (n_features + hidden) × hidden multiply-adds.
+LARGE_FIT_BYTES = 1 << 30  # an encoded matrix above 1 GiB gets a warning with its width and planned steps
+LARGE_FIT_FEATURES = 2000  # as does an encoded width above this (each categorical level is a feature)
+MAX_FIT_BYTES = 16 << 30  # above 16 GiB of encoded matrix, fit refuses (UserError) instead of swapping or dying
+
+
+def fit_size_check(n_rows: int, n_features: int, steps: int, widest: tuple[str, int]) -> str | None:
+    """A warning (text) for a large fit, None for an ordinary one; widest: (column, encoded width) of the
+    widest column. Errors: UserError past MAX_FIT_BYTES, naming the widest column and what to do."""
+    size = n_rows * n_features * 4
+    what = (f"{n_rows:,} rows × {n_features:,} encoded features ({size / (1 << 30):.1f} GiB; widest: "
+            f"'{widest[0]}', {widest[1]:,})")
+    if size > MAX_FIT_BYTES:
+        raise UserError(f"the encoded table would be {what}, over the {MAX_FIT_BYTES >> 30} GiB cap; drop or "
+                        f"group wide columns (--drop, data.max_categories) or fit on a sample of the rows")
+    if size > LARGE_FIT_BYTES or n_features > LARGE_FIT_FEATURES:
+        return f"a large fit: {what}, {steps:,} planned steps; --max-time bounds the training time"
+    return None
+
+
 def is_small(n_rows: int) -> bool:
     """Whether a table of n_rows rows is small (at most SMALL_TABLE_ROWS)."""
     return n_rows <= SMALL_TABLE_ROWS
@@ -59,9 +80,20 @@ def for_table(cfg: Config, n_rows: int) -> Config:
     return out
 
 
-def hidden_dim(n_rows: int) -> int:
-    """model.hidden_dim: 64 below 500 rows, 128 below 5,000, else 256."""
-    return 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
+WIDE_FEATURES = 48  # above this encoded width the network and the training grow with the width
+MAX_WIDE_HIDDEN = 512
+MAX_WIDE_STEPS = 4000
+
+
+def hidden_dim(n_rows: int, n_features: int | None = None) -> int:
+    """model.hidden_dim: 64 below 500 rows, 128 below 5,000, else 256; a small table (is_small) wider than
+    WIDE_FEATURES encoded features gets at least the power of two ≥ 2·n_features, at most MAX_WIDE_HIDDEN.
+    Why: a 64-wide network under 120 inputs is a bottleneck that cannot hold their correlations (issue 24:
+    300 rows × 120 factor-model columns came out 98 % at a column's min or max)."""
+    by_rows = 64 if n_rows < 500 else 128 if n_rows < 5000 else 256
+    if n_features is None or n_features <= WIDE_FEATURES or not is_small(n_rows):
+        return by_rows  # a larger table has 128 or 256 already, and trains 1,000 steps or more
+    return max(by_rows, min(MAX_WIDE_HIDDEN, 1 << math.ceil(math.log2(2 * n_features))))
 
 
 def n_blocks(n_rows: int) -> int:
@@ -79,10 +111,14 @@ def noise_draws(n_rows: int) -> int:
     return min(8, max(1, -(-600 // n_rows)))
 
 
-def training_steps(n_rows: int, batch: int) -> int:
-    """training.steps: SMALL_TABLE_STEPS for small tables; larger ones 200 epochs of `batch`-row steps within
-    [1,000, 8,000]."""
+def training_steps(n_rows: int, n_features: int | None, batch: int) -> int:
+    """training.steps: SMALL_TABLE_STEPS for small tables, and 20 per encoded feature within
+    [SMALL_TABLE_STEPS, MAX_WIDE_STEPS] above WIDE_FEATURES features (500 steps left 120 factor-model columns
+    undertrained: generated values 2-3 times as spread as the real ones); larger tables 200 epochs of
+    `batch`-row steps within [1,000, 8,000]."""
     if is_small(n_rows):
+        if n_features is not None and n_features > WIDE_FEATURES:
+            return int(min(MAX_WIDE_STEPS, max(SMALL_TABLE_STEPS, 20 * n_features)))
         return SMALL_TABLE_STEPS
     return int(min(8000, max(1000, 200 * -(-n_rows // int(batch)))))
 
@@ -134,17 +170,18 @@ def calibration_rows(n_rows: int, prediction: str, training_rows: int | None = N
     return rows if rows >= MIN_CALIBRATION_ROWS else 0
 
 
-def for_layout(cfg: Config, n_rows: int, numeric_share: float | None = None) -> Config:
+def for_layout(cfg: Config, n_rows: int, n_features: int | None = None,
+               numeric_share: float | None = None) -> Config:
     """A copy of cfg with every "auto" replaced for a table of n_rows rows.
 
-    numeric_share: the share of modelled units that are
+    n_features: the encoded width (None: not wide); numeric_share: the share of modelled units that are
     numeric coordinates (None counts as numeric). training.steps "auto" with training.epochs set is left to
     the epochs (steps None). Errors: UserError for a value "auto" cannot stand for.
     """
     out = for_table(cfg, n_rows)
     m, t, s = out.model, out.training, out.sampling
     if m.hidden_dim == AUTO:
-        m.hidden_dim = hidden_dim(n_rows)
+        m.hidden_dim = hidden_dim(n_rows, n_features)
     if m.n_blocks == AUTO:
         m.n_blocks = n_blocks(n_rows)
     if t.batch_size == AUTO:
@@ -152,7 +189,7 @@ def for_layout(cfg: Config, n_rows: int, numeric_share: float | None = None) -> 
     if t.noise_draws == AUTO:
         t.noise_draws = noise_draws(n_rows)
     if t.steps == AUTO:
-        t.steps = None if t.epochs is not None else training_steps(n_rows, t.batch_size or n_rows)
+        t.steps = None if t.epochs is not None else training_steps(n_rows, n_features, t.batch_size or n_rows)
     if t.lr == AUTO:
         t.lr = learning_rate(n_rows)
     if m.conditional == AUTO:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +27,10 @@ from tabdiff_cli.diffusion.schedule import make_schedule
 from tabdiff_cli.engine.model import FittedModel, build_network
 from tabdiff_cli.engine.runtime import configure_threads, resolve_device
 from tabdiff_cli.engine.training import ProgressFn, TrainResult, train_denoiser
-from tabdiff_cli.errors import UserError
+from tabdiff_cli.errors import LargeFitWarning, UserError
 from tabdiff_cli.table.encoder import TableEncoder
 from tabdiff_cli.table.schema import Schema, infer_schema
+from tabdiff_cli.table.support import support_sketch
 
 if TYPE_CHECKING:
     from tabdiff_cli.engine.distributed import DistributedContext
@@ -62,8 +64,9 @@ def fit_model(data: pd.DataFrame, config: Config, seed: int, schema: Schema | No
     progress(step, total, loss) follows training; phase(text) is told when a step after training starts
     (the level calibration). distributed: this process's part of a DDP job (every rank passes the same
     table and seed): rank 0's encoder is used by all, and the weights end identical on every rank.
-    Returns (the fitted model, what training did). Errors: UserError for fewer than 2 rows or no usable
-    column; engine.training.TrainingDiverged when the loss is not finite.
+    A large fit (config.auto.fit_size_check) gives a LargeFitWarning before training. Returns (the fitted
+    model, what training did). Errors: UserError for fewer than 2 rows, no usable column, or an encoded table
+    past config.auto.MAX_FIT_BYTES; engine.training.TrainingDiverged when the loss is not finite.
     """
     if len(data) < MIN_ROWS:
         raise UserError(f"the table has {len(data)} row(s); tabdiff needs at least {MIN_ROWS}")
@@ -74,9 +77,13 @@ def fit_model(data: pd.DataFrame, config: Config, seed: int, schema: Schema | No
         state = distributed.run_on_main(lambda: fit_encoder(data, config, schema).state_dict())
         encoder = TableEncoder.from_state(state)
         device = distributed.device
-    cfg = auto.for_layout(config, len(data), _numeric_share(encoder))
+    cfg = auto.for_layout(config, len(data), encoder.n_features, _numeric_share(encoder))
+    steps, batch = auto.total_steps(len(data), cfg.training.steps, cfg.training.epochs, cfg.training.batch_size)
+    widest = max(((b.column, b.end - b.start) for b in encoder.blocks), key=lambda cw: cw[1], default=("", 0))
+    large = auto.fit_size_check(len(data), encoder.n_features, steps, widest)  # refuses before the matrix exists
+    if large:  # up front: the user can stop a fit that will take hours, or give it --max-time
+        warnings.warn(large, LargeFitWarning, stacklevel=2)
     x = torch.as_tensor(encoder.transform(data, tie_seed=seed), device=device)
-    steps, batch = auto.total_steps(len(x), cfg.training.steps, cfg.training.epochs, cfg.training.batch_size)
     configure_threads(cfg.training.threads, batch, cfg.model.hidden_dim, device)
     torch.manual_seed(seed)
     names = encoder.schema.names
@@ -134,4 +141,5 @@ def _meta(data: pd.DataFrame, encoder: TableEncoder, result: TrainResult, device
     }
     if calibration is not None:
         meta["calibration"] = calibration
+    meta["support"] = support_sketch(data, encoder.schema)  # to tell a --given that no training row holds
     return meta

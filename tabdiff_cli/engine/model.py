@@ -275,7 +275,10 @@ class FittedModel:
             model = cls(config, encoder, objective, net, make_schedule(**vars(config.schedule)),
                         meta=header.get("meta", {}), na_markers=header.get("na_markers", {}),
                         integer_text=list(header.get("integer_text", [])))
-        except (KeyError, TypeError, RuntimeError, ValueError, UserError) as exc:
+            # a header whose parts disagree (a schema that lost columns the encoder decodes) fails here, not
+            # at the first sample
+            encoder.inverse_transform(np.zeros((1, encoder.n_features)))
+        except (KeyError, TypeError, RuntimeError, ValueError, IndexError, AttributeError, UserError) as exc:
             raise CheckpointError(f"{path}: inconsistent checkpoint ({str(exc).splitlines()[0][:120]})") from None
         model.network = net.to(resolve_device(device) if device else torch.device("cpu")).eval()
         return model

@@ -305,6 +305,30 @@ def _shared_limits(real: pd.DataFrame, synth: pd.DataFrame, cols: Sequence[str],
     return limits
 
 
+DECADE_LIMITS = (1e-4, 1e6)  # a column whose largest |value| lies outside is drawn in units of a power of ten
+
+
+def _decade_exponents(real: pd.DataFrame, synth: pd.DataFrame, cols: Sequence[str]) -> dict[str, int]:
+    """{column: e} for the numeric columns whose largest finite |value| is outside DECADE_LIMITS, drawn as
+    value / 10**e. Why: the KDE's covariance of values around 1e200 overflows to inf (and of values around
+    1e-170 underflows to 0), which scipy rejects ("array must not contain infs or NaNs")."""
+    out = {}
+    for col in cols:
+        v = np.concatenate([_as_float(df[col]).to_numpy() for df in (real, synth) if col in df.columns])
+        v = np.abs(v[np.isfinite(v) & (v != 0)])
+        if v.size and not DECADE_LIMITS[0] <= v.max() <= DECADE_LIMITS[1]:
+            out[col] = int(np.floor(np.log10(v.max())))
+    return out
+
+
+def _rescaled(df: pd.DataFrame, exponents: dict[str, int]) -> pd.DataFrame:
+    """`df` with each column of `exponents` as float value / 10**e (others unchanged)."""
+    if not exponents:
+        return df
+    scaled = {c: _as_float(df[c]) / 10.0 ** e for c, e in exponents.items() if c in df.columns}
+    return df.assign(**scaled)
+
+
 @dataclass
 class _Pairplot:
     """A built (unsaved) side-by-side pairplot; exposed for tests."""
@@ -442,7 +466,11 @@ def _build_pairplot(
     _check_tables(real, synth)
     _check_hue(real, synth, hue)
     cols, notes = _pairplot_columns(real, synth, hue)
+    exponents = _decade_exponents(real, synth, cols)
+    real, synth = _rescaled(real, exponents), _rescaled(synth, exponents)
     limits = _shared_limits(real, synth, cols)  # from the full tables: identical in both grids
+    if exponents:
+        notes.append("axes in powers of ten: " + ", ".join(f"{_short(c, 20)} ×1e{e}" for c, e in exponents.items()))
 
     frames = []
     for label, df in zip(titles, (real, synth), strict=True):
@@ -849,6 +877,86 @@ def correlation_difference(
 
 
 # --------------------------------------------------------------------------------------------------------
+# tables without numbers: level shares and a contingency view
+# --------------------------------------------------------------------------------------------------------
+
+
+def _has_numeric(real: pd.DataFrame, synth: pd.DataFrame, hue: str | None) -> bool:
+    """True when the pairplot has an axis: a numeric column of the real table, in both, with a value."""
+    try:
+        _pairplot_columns(real, synth, hue)
+    except PlotError:
+        return False
+    return True
+
+
+def _joint_shares(df: pd.DataFrame, a: str, b: str, rows: list[str], cols: list[str]) -> np.ndarray:
+    """(len(rows), len(cols)) share of the rows of `df` holding each (a, b) level pair (empty cells as
+    "(missing)"); levels outside `rows`/`cols` count in no cell."""
+    table = pd.crosstab(_hue_labels(df[a]), _hue_labels(df[b])).reindex(index=rows, columns=cols, fill_value=0)
+    return table.to_numpy(dtype=float) / max(len(df), 1)
+
+
+def _build_category_view(real: pd.DataFrame, synth: pd.DataFrame, max_rows: int = 20000, seed: int = 0) -> Figure:
+    _check_tables(real, synth)
+    notes: list[str] = []
+    real = _subsample(real, max_rows, seed, "Real", notes)
+    synth = _subsample(synth, max_rows, seed, "Generated", notes)
+    cols = [c for c in real.columns if c in synth.columns][:MAX_PAIRPLOT_COLUMNS]
+    pair = [c for c in cols if _is_categorical(real[c])][:2]
+    n = len(cols)
+    ncols = min(4, n)
+    nrows = math.ceil(n / ncols) + (1 if len(pair) == 2 else 0)
+    fig = plt.figure(figsize=(3.0 * max(ncols, 2), 2.6 * nrows + 0.4), layout="constrained")
+    gs = fig.add_gridspec(nrows, max(ncols, 2))
+    for i, col in enumerate(cols):
+        ax = fig.add_subplot(gs[i // ncols, i % ncols])
+        r, g = real[col], synth[col]
+        kind = _column_kind(real, synth, col)
+        if kind == "categorical":
+            _draw_categorical_panel(ax, r[~_empty_mask(r)], g[~_empty_mask(g)])
+        else:
+            _draw_numeric_panel(ax, _numeric_values(r, kind), _numeric_values(g, kind), kind)
+        ax.set_title(f"{_short(col, 30)}\nempty: {100 * float(_empty_mask(r).mean()):.1f}% / "
+                     f"{100 * float(_empty_mask(g).mean()):.1f}%", fontsize=8)
+    if len(pair) == 2:
+        a, b = pair
+        rows = _hue_order(_hue_labels(real[a]), _hue_labels(synth[a]))[:MAX_CATEGORY_BARS]
+        levels = _hue_order(_hue_labels(real[b]), _hue_labels(synth[b]))[:MAX_CATEGORY_BARS]
+        shares = [_joint_shares(df, a, b, rows, levels) for df in (real, synth)]
+        vmax = max(float(s.max()) for s in shares) or 1.0
+        half = max(ncols, 2) // 2
+        for k, (title, share) in enumerate(zip(("Real", "Generated"), shares, strict=True)):
+            ax = fig.add_subplot(gs[nrows - 1, k * half:(k + 1) * half])
+            image = ax.imshow(share, cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
+            ax.set_xticks(range(len(levels)), [_short(v, 10) for v in levels], rotation=60, ha="right", fontsize=6)
+            ax.set_yticks(range(len(rows)), [_short(v, 10) for v in rows], fontsize=6)
+            ax.set_xlabel(_short(b, 24))
+            ax.set_ylabel(_short(a, 24))
+            ax.set_title(f"{title}: share of rows per pair", fontsize=8)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.legend(handles=[Patch(color=REAL_COLOR, alpha=0.7, label="Real"),
+                        Patch(color=SYNTH_COLOR, alpha=0.7, label="Generated")],
+               loc="outside upper center", ncols=2, frameon=False)
+    _add_notes(fig, notes)
+    return fig
+
+
+def category_view(real: pd.DataFrame, synth: pd.DataFrame, out: str | Path, max_rows: int = 20000,
+                  seed: int = 0) -> Path:
+    """The figure of a table without numeric columns (what `tabdiff plot` draws instead of the pairplot).
+
+    Drawn: one panel per shared column (the first 8): side-by-side bars of each level's share among the
+    non-empty cells, real vs generated; with two or more categorical columns, a contingency view of the first
+    two: two heatmaps (real, generated; one colour scale) of the share of rows holding each level pair.
+    Writes `out` (.png/.svg/.pdf) atomically; returns its path. Raises PlotError as marginals().
+    """
+    path = check_out(out)
+    with plt.rc_context(_RC):
+        return _save(_build_category_view(real, synth, max_rows=max_rows, seed=seed), path)
+
+
+# --------------------------------------------------------------------------------------------------------
 # dispatch
 # --------------------------------------------------------------------------------------------------------
 
@@ -888,6 +996,13 @@ def plot_tables(
     else:
         _check_hue(real, synth, hue)
 
+    if kind in ("pairplot", "all") and not _has_numeric(real, synth, hue):
+        # a table without numbers is a normal table: show its level shares (and two columns' joint shares)
+        if kind == "pairplot":
+            return [category_view(real, synth, path, seed=seed)]
+        targets = {name: path.with_name(f"{path.stem}_{name}{path.suffix}") for name in ("categories", "marginals")}
+        return [category_view(real, synth, targets["categories"], seed=seed),
+                marginals(real, synth, targets["marginals"], seed=seed)]
     if kind == "pairplot":
         return [pairplot_side_by_side(real, synth, path, hue=hue, seed=seed)]
     if kind == "marginals":

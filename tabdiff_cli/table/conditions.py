@@ -17,7 +17,7 @@ import pandas as pd
 
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.table.encoder import NUMERIC_KINDS, RARE, TableEncoder, unseen_level_error
-from tabdiff_cli.table.schema import ColumnSpec, to_datetime_seconds
+from tabdiff_cli.table.schema import ColumnSpec, Schema, format_number_text, parse_number_text, to_datetime_seconds
 
 _OPS = ("<=", ">=", "==", "=", "<", ">")
 
@@ -62,6 +62,8 @@ class Condition:
 def as_number(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
     if spec.kind == "datetime":
         return to_datetime_seconds(series, spec.datetime_format)
+    if spec.number_format is not None:
+        return parse_number_text(series, spec.number_format)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -104,7 +106,12 @@ def _number_for(text: str, spec: ColumnSpec, allow: bool) -> float:
         value = float(secs)
     else:
         try:
-            value = float(text)
+            if spec.number_format is None:
+                value = float(text)
+            else:  # "$1,200" or 1200 for a column of amounts; NaN: neither
+                value = float(parse_number_text(pd.Series([text]), spec.number_format)[0])
+                if math.isnan(value) and text.strip().lower() != "nan":
+                    raise ValueError(text)
         except ValueError:
             raise UserError(f"column '{spec.name}' is numeric; '{text}' is not a number") from None
         if not math.isfinite(value):
@@ -282,14 +289,19 @@ def fallback_draw(cond: Condition, spec: ColumnSpec, encoder: TableEncoder, n: i
     return draws
 
 
-def overwrite_given(decoded: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
-    """Put the given (non-missing) cells back into decoded rows, keeping each column's dtype."""
+def overwrite_given(decoded: pd.DataFrame, given: pd.DataFrame, schema: Schema | None = None) -> pd.DataFrame:
+    """Put the given (non-missing) cells back into decoded rows, keeping each column's dtype; a number of a
+    column written as text ("$1,688.68", schema's number_format) is written in that form."""
     out = decoded.copy()
     for col in given.columns:
         g = given[col].reset_index(drop=True)
         has = g.notna().to_numpy()
         if not has.any():
             continue
+        spec = schema[col] if schema is not None and col in schema.names else None
+        if spec is not None and spec.number_format is not None:
+            g = format_number_text(parse_number_text(g, spec.number_format), spec.number_format,
+                                   0 if spec.kind == "integer" else spec.decimals)
         merged = out[col].astype(object).to_numpy().copy()
         merged[has] = g.to_numpy(dtype=object)[has]
         series = pd.Series(merged, name=col)

@@ -26,9 +26,10 @@ import pandas as pd
 from tabdiff_cli.errors import UserError
 from tabdiff_cli.table.layout import Layout
 from tabdiff_cli.table.quantile import TIE_STREAM, quantile_inverse, quantile_midrank, quantile_normal
-from tabdiff_cli.table.schema import ColumnSpec, Schema, numeric_values
+from tabdiff_cli.table.schema import MAX_DECIMALS, ColumnSpec, Schema, format_number_text, numeric_values
 
 NUMERIC_KINDS = ("continuous", "integer", "datetime")
+NS_LIMIT_SECONDS = 9.2e9  # |seconds since 1970| beyond which nanoseconds overflow int64 (years 1677 and 2262)
 CATEGORICAL_KINDS = ("categorical", "boolean")
 RARE = "__tabdiff_rare__"
 MAX_SPIKES = 16  # spike levels per numeric column, the most frequent values
@@ -675,14 +676,21 @@ class TableEncoder:
     def _finish_numeric(self, v: np.ndarray, spec: ColumnSpec) -> pd.Series:
         if spec.minimum is not None:
             v = np.clip(v, spec.minimum, spec.maximum)
+        if spec.number_format is not None:  # "$1,688.68" in, "$1,702.10" out
+            decimals = 0 if spec.kind == "integer" else spec.decimals
+            return format_number_text(np.round(v, decimals if decimals is not None else MAX_DECIMALS),
+                                      spec.number_format, decimals)
         if spec.kind == "integer":
             s = pd.Series(np.round(v))
             # the input's dtype: int64 (Int64 with empty cells), or float64 for whole numbers stored as floats
             return _restore_dtype(s, spec.dtype if spec.dtype.startswith(("int", "Int", "float")) else "int64")
         if spec.kind == "datetime":
             res = _resolution(spec)
-            ns = (np.round(v / res) * res * 1e9).astype("int64")
-            ts = pd.Series(pd.to_datetime(ns, unit="ns"))
+            secs = np.round(v / res) * res
+            if secs.size and np.abs(secs).max() >= NS_LIMIT_SECONDS:  # before 1677 or after 2262: microseconds
+                ts = pd.Series(pd.to_datetime((secs * 1e6).astype("int64"), unit="us"))
+            else:
+                ts = pd.Series(pd.to_datetime((secs * 1e9).astype("int64"), unit="ns"))
             if spec.datetime_format is None:
                 return ts
             return _restore_dtype(ts.dt.strftime(spec.datetime_format).astype(object), spec.dtype)

@@ -2,14 +2,17 @@
 
 Reading keeps the missing-cell marker each column used (`df.attrs["na_markers"]`) so that generated
 tables write empty cells back the way the input wrote them (`?` stays `?`, an empty field stays empty).
-Writing is atomic: a temporary file in the target folder, then a rename.
+Writing is atomic: a temporary file in the target folder, then a rename; a temporary file that a killed
+writer left behind is removed by the next write of the same output (remove_stale_temporaries).
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -116,6 +119,21 @@ def _integer_text(raw: pd.DataFrame, df: pd.DataFrame, na_values: Iterable[str])
     return out
 
 
+def _leading_zero_codes(raw: pd.DataFrame, df: pd.DataFrame, na_values: Iterable[str]) -> None:
+    """In place: number columns of `df` whose text cells are all digits and at least one starts with a 0
+    followed by more digits ("02134", "00501": zip codes, account codes) become text columns holding the
+    cells as written. Why: read as numbers they lose their leading zeros, cannot be written back, and a
+    condition "zip=02134" would mean 2134. Missing cells (`na_values`) stay missing."""
+    na = list(na_values)
+    for col in df.columns:
+        if df[col].dtype.kind not in "iuf":
+            continue
+        cells = raw[col].str.strip()
+        present = cells[~cells.isin(na)]
+        if len(present) and present.str.fullmatch(r"[0-9]+").all() and present.str.match(r"0[0-9]").any():
+            df[col] = cells.where(~cells.isin(na)).astype(object)
+
+
 def _read_csv_arrow(text: str, sep: str, na: list[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(raw text frame, typed frame) read with pandas' multi-threaded pyarrow engine, exactly as the C
     engine of read_table would read them; None when that cannot be guaranteed (the caller then uses the
@@ -217,7 +235,8 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
 
     CSV: encoding tried in order UTF-8, cp1252, latin-1; delimiter detected among `, ; TAB |`;
     cells equal to one of `na_values` (after stripping spaces) become missing. Column types are
-    pandas' inference (int64, float64, bool, object); the schema step decides the kinds.
+    pandas' inference (int64, float64, bool, object), except that digit codes with leading zeros ("02134")
+    stay text (see _leading_zero_codes); the schema step decides the kinds.
     Returns (n_rows, n_columns) DataFrame with `attrs["na_markers"]` = {column: marker text} and
     `attrs["integer_text"]` = [float columns written as whole numbers, see prepare_for_text].
     Errors: UserError (message names the file) for a missing, empty, header-only or unreadable
@@ -272,6 +291,7 @@ def read_table(source: str | Path, na_values: Iterable[str] = DEFAULT_NA_VALUES)
             df = pd.read_csv(StringIO(text), sep=sep, na_values=na, keep_default_na=False,
                              skipinitialspace=True, index_col=False)
         markers = _na_markers(raw, na)
+        _leading_zero_codes(raw, df, na)
         integer_text = _integer_text(raw, df, na)
         if sep != ",":
             _decimal_commas(df)
@@ -296,8 +316,58 @@ def _umask() -> int:
     return mask
 
 
+STALE_SECONDS = 3600  # a temporary file without a writer's process id is stale after an hour untouched
+
+
+def _writer_alive(pid: int) -> bool:
+    """Whether process `pid` (the writer named in a temporary file's name) still runs on this machine."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill(pid, 0) would end the process on Windows; there only age tells
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files that earlier writers of `path` left beside it when they were killed
+    (SIGKILL, the OOM killer, a power cut) between creating them and renaming them onto `path`: those named
+    with a process id (`.NAME.<pid>.<random>.tmp.EXT`) whose process is gone, and those of the older naming
+    (`.NAME.<random>.tmp.EXT`) untouched for STALE_SECONDS. A live writer's file is left alone. Returns the
+    paths removed. Why here: a killed process cannot clean up, so the next write of the same output does."""
+    removed = []
+    name, suffix = re.escape(path.name), re.escape(".tmp" + path.suffix)
+    with_pid = re.compile(rf"\.{name}\.(\d+)\.[a-z0-9_]+{suffix}")
+    legacy = re.compile(rf"\.{name}\.[a-z0-9_]+{suffix}")
+    try:
+        candidates = list(path.parent.iterdir()) if path.parent.is_dir() else []
+    except OSError:
+        return removed
+    for cand in candidates:
+        m = with_pid.fullmatch(cand.name)
+        try:
+            if m:
+                stale = not _writer_alive(int(m.group(1)))
+            elif legacy.fullmatch(cand.name):
+                stale = time.time() - cand.stat().st_mtime > STALE_SECONDS
+            else:
+                continue
+            if stale and cand.is_file():
+                cand.unlink()
+                removed.append(cand)
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return removed
+
+
 def _atomic_target(path: Path) -> tuple[int, str]:
-    """Create the folder if needed and a temporary file beside `path`.
+    """Create the folder if needed and a temporary file beside `path`, named with this process's id, after
+    removing the stale temporaries of killed earlier writers (remove_stale_temporaries).
     Errors: UserError when `path` is a folder or the folder cannot be created or written to."""
     if path.is_dir():
         raise UserError(f"{path} is a folder; give a file name")
@@ -308,7 +378,9 @@ def _atomic_target(path: Path) -> tuple[int, str]:
             break
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp" + path.suffix,
+                                   dir=path.parent)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the renamed file should look like any other
         return fd, tmp
     except OSError as exc:
@@ -333,10 +405,19 @@ def atomic_write(path: str | Path, write) -> Path:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # again: a writer may have replaced the file (safetensors makes it 0600)
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a quota: name the output, not the temporary file
+        Path(tmp).unlink(missing_ok=True)
+        raise _write_error(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _write_error(path: Path, exc: OSError) -> UserError:
+    """The one-line error of a failed write of `path` (the previous file, if any, is left as it was)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return UserError(f"cannot write {path}: {reason}; the previous {path.name}, if any, is unchanged")
 
 
 def table_format(path: str | Path) -> str:
@@ -402,7 +483,16 @@ class StreamingTableWriter:
         self._arrow_schema = None
 
     def write(self, df: pd.DataFrame) -> None:
-        """Append rows (same columns every call)."""
+        """Append rows (same columns every call). Errors: UserError naming the output when the disk is full
+        (or another OS error); the temporary file is then removed."""
+        try:
+            self._append(df)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.path, exc) from None
+        self.rows += len(df)
+
+    def _append(self, df: pd.DataFrame) -> None:
         if self.format == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -418,13 +508,16 @@ class StreamingTableWriter:
             sep = "\t" if self.format == "tsv" else ","
             text = prepare_for_text(df, self.na_markers, self.integer_text)
             text.to_csv(self.tmp, mode="a", header=self.rows == 0, index=False, sep=sep, na_rep="")
-        self.rows += len(df)
 
     def close(self) -> Path:
-        """Finish the file and move it into place."""
-        if self._parquet is not None:
-            self._parquet.close()
-        os.replace(self.tmp, self.path)
+        """Finish the file and move it into place. Errors: UserError as write()."""
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise _write_error(self.path, exc) from None
         return self.path
 
     def abort(self) -> None:
@@ -434,6 +527,7 @@ class StreamingTableWriter:
                 self._parquet.close()
             except Exception:  # the file is discarded anyway
                 pass
+        self._parquet = None
         self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> StreamingTableWriter:

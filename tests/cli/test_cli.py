@@ -193,6 +193,28 @@ def test_shards_concatenate_to_the_whole(iris_run, tmp_path):
     assert joined == whole.read_text(encoding="utf-8").splitlines()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_empty_shard_is_a_header_only_table(iris_run, tmp_path, suffix):
+    """Issue 24: 1,000 rows are one noise block, so shard 0 of 2 is empty; it ended in a scikit-learn traceback
+    ("Found array with 0 sample(s)") instead of the header-only part the README promises."""
+    out = tmp_path / f"part{suffix}"
+    result = tabdiff("sample", "--model", iris_run["ckpt"], "--n", 1000, "--seed", 5, "--shard", "0/2",
+                     "--out", out)
+    assert_ok(result)
+    (written,) = tmp_path.iterdir()
+    part = pd.read_csv(written) if suffix == ".csv" else pd.read_parquet(written)
+    assert list(part.columns) == IRIS_COLUMNS and len(part) == 0
+    assert "empty" in result.stdout
+    # the zero-row paths of the API say what is wrong, in the user's terms
+    from tabdiff_cli.errors import UserError
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+
+    synth = DiffusionSynthesizer.load(iris_run["ckpt"])
+    assert synth.empty_frame().dtypes.to_dict() == synth.sample(3, seed=0, steps=5).dtypes.to_dict()
+    with pytest.raises(UserError, match="no rows"):
+        synth.impute(pd.read_csv(iris_run["gen"]).iloc[:0])
+
+
 def test_checkpoint_roundtrip_api(tmp_path, iris_df):
     from tabdiff_cli.engine.checkpoint import load_checkpoint
     from tabdiff_cli.synthesizer import DiffusionSynthesizer
@@ -748,3 +770,111 @@ def test_calibration_command_reports_coverage_and_writes_json_and_a_figure(iris_
     bad = tabdiff("calibration", held, "--model", iris_run["ckpt"], "--column", "nope", "--draws", 3)
     assert_clear_error(bad, "nope")
     assert_clear_error(tabdiff("calibration", held, "--model", iris_run["ckpt"], "--draws", 3), "--column")
+
+
+def test_zip_codes_come_back_as_the_same_strings_and_condition_as_text(tmp_path):
+    """Issue 24: a zip column read as integers came back as 4-digit numbers ("1060"), and --given zip=02134
+    conditioned on 2134."""
+    rng = np.random.default_rng(0)
+    zips = ["02134", "00501", "10001", "02139", "94105"]
+    data = tmp_path / "zip.csv"
+    pd.DataFrame({"zip": rng.choice(zips, 120), "rent": rng.normal(1000, 100, 120).round(0)}).to_csv(data, index=False)
+    ckpt, out = tmp_path / "z.ckpt", tmp_path / "g.csv"
+    assert_ok(tabdiff("fit", data, "--steps", 30, "--seed", 0, "--model", ckpt, "-q"))
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 200, "--seed", 1, "--out", out, "-q"))
+    gen = pd.read_csv(out, dtype=str)
+    assert set(gen["zip"]) <= set(zips) and gen["zip"].str.fullmatch(r"\d{5}").all()
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 20, "--given", "zip=02134", "--out", out, "-q"))
+    assert (pd.read_csv(out, dtype=str)["zip"] == "02134").all()
+    assert_ok(tabdiff("fit", data, "--steps", 30, "--categorical", "zip", "--model", ckpt, "-q"))
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 20, "--given", "zip=00501", "--out", out, "-q"))
+    assert (pd.read_csv(out, dtype=str)["zip"] == "00501").all()
+
+
+def test_amounts_as_text_and_a_yearly_series_are_data_and_an_identifier_guess_is_told(tmp_path):
+    """Issue 24: "$1,688.68" and "11.336,05" came back as order_total-1, ...; one row per year was regenerated
+    as 1, 2, ... and --given year=2008 was refused; an identifier guess must be visible, with its flag."""
+    rng = np.random.default_rng(0)
+    amount = rng.lognormal(7, 1, 120)
+    data = tmp_path / "orders.csv"
+    pd.DataFrame({"order_total": [f"${a:,.2f}" for a in amount],
+                  "netto": [f"{a:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") for a in amount / 1.19],
+                  "row": rng.permutation(120) + 1}).to_csv(data, index=False)
+    ckpt, out = tmp_path / "o.ckpt", tmp_path / "g.csv"
+    fit = tabdiff("fit", data, "--steps", 30, "--seed", 0, "--model", ckpt, "-q")
+    assert_ok(fit)
+    told = " ".join(fit.stderr.split())
+    assert "'row' is taken for an identifier" in told and "--integer row" in told
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 200, "--seed", 1, "--out", out, "-q"))
+    gen = pd.read_csv(out, dtype=str)
+    assert gen["order_total"].str.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d").all()
+    assert gen["netto"].str.fullmatch(r"\d{1,3}(\.\d{3})*,\d\d").all()
+    dollars = gen["order_total"].str.replace(r"[$,]", "", regex=True).astype(float)
+    assert dollars.between(amount.min() - 0.01, amount.max() + 0.01).all() and dollars.nunique() > 100
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 20, "--given", "order_total>=$1,000", "--out", out, "-q"))
+    given = pd.read_csv(out, dtype=str)["order_total"].str.replace(r"[$,]", "", regex=True).astype(float)
+    assert (given >= 1000).all()
+
+    year = np.arange(1948, 2024)
+    series = tmp_path / "gdp.csv"
+    pd.DataFrame({"year": year, "gdp": (np.exp((year - 1948) * 0.03) * 100).round(2)}).to_csv(series, index=False)
+    fit = tabdiff("fit", series, "--steps", 30, "--seed", 0, "--model", ckpt, "-q")
+    assert_ok(fit) and "identifier" not in fit.output
+    assert_ok(tabdiff("sample", "--model", ckpt, "--n", 10, "--given", "year=2008", "--out", out, "-q"))
+    assert (pd.read_csv(out)["year"] == 2008).all()
+
+
+def test_conditions_no_training_row_holds_are_told_as_an_extrapolation(tmp_path):
+    """Issue 24: --given on two levels never seen together returned rows, exit 0, no warning. The checkpoint's
+    support sketch bounds the training rows behind the conditions; below 5 the user is warned."""
+    import warnings
+
+    from tabdiff_cli.errors import ExtrapolationWarning
+    from tabdiff_cli.synthesizer import DiffusionSynthesizer
+    from tabdiff_cli.table.support import condition_support
+
+    rng = np.random.default_rng(0)
+    n = 300
+    region = rng.choice(["North", "South", "East"], n)
+    tier = np.where(region == "North", rng.choice(["basic", "plus"], n), rng.choice(["basic", "plus", "premium"], n))
+    price = np.select([tier == "premium", tier == "plus"], [100.0, 50.0], 20.0) + rng.normal(0, 3, n)
+    df = pd.DataFrame({"region": region, "tier": tier, "price": price.round(2)})
+    data, ckpt, out = tmp_path / "combo.csv", tmp_path / "c.ckpt", tmp_path / "g.csv"
+    df.to_csv(data, index=False)
+    assert_ok(tabdiff("fit", data, "--steps", 30, "--seed", 0, "--model", ckpt, "-q"))
+    never = tabdiff("sample", "--model", ckpt, "--n", 10, "--given", "region=North", "--given", "tier=premium",
+                    "--out", out, "-q")
+    assert_ok(never)
+    told = " ".join(never.stderr.split())
+    assert "no training row holds region=North and tier=premium" in told and "extrapolation" in told
+    seen = tabdiff("sample", "--model", ckpt, "--n", 10, "--given", "region=North", "--given", "tier=plus",
+                   "--out", out, "-q")
+    assert_ok(seen) and "warning" not in seen.stderr
+    synth = DiffusionSynthesizer.load(ckpt)
+    sketch = synth.meta["support"]
+    both = synth.parse_conditions(["region=North", "tier=plus"])
+    assert condition_support(sketch, both)[0] == int(((region == "North") & (tier == "plus")).sum())
+    assert condition_support(sketch, synth.parse_conditions(["tier=premium", "price<50"]))[0] == 0
+    with pytest.warns(ExtrapolationWarning, match="support 0 of 300"):
+        synth.infer(["region=North", "tier=premium"], "price", num_samples=20, seed=0, steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        synth.sample(5, seed=0, conditions=["region=South", "tier=premium"], steps=5)
+
+
+def test_a_wide_fit_is_told_before_training_even_when_quiet(tmp_path, monkeypatch):
+    """Issue 24 (a 45,000-level column): fit warns up front with the encoded width and the planned steps."""
+    from tabdiff_cli.config import auto
+
+    monkeypatch.setattr(auto, "LARGE_FIT_FEATURES", 100)
+    rng = np.random.default_rng(0)
+    data = tmp_path / "wide.csv"
+    pd.DataFrame({"customer": [f"C{v}" for v in rng.integers(0, 150, 400)], "x": rng.normal(size=400)}).to_csv(
+        data, index=False)
+    fit = tabdiff("fit", data, "--steps", 5, "--model", tmp_path / "w.ckpt", "-q")
+    assert_ok(fit)
+    told = " ".join(fit.stderr.split())
+    assert "a large fit: 400 rows ×" in told and "5 planned steps" in told and "'customer'" in told
+    monkeypatch.setattr(auto, "MAX_FIT_BYTES", 1000)
+    assert_clear_error(tabdiff("fit", data, "--steps", 5, "--model", tmp_path / "v.ckpt"), "cap", "'customer'",
+                       absent=[tmp_path / "v.ckpt"])

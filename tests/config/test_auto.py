@@ -71,8 +71,30 @@ def test_the_level_calibration_costs_at_most_half_the_training(n_rows, epochs, e
     from tabdiff_cli.config import Config
 
     cfg = Config.from_dict({"training": {"epochs": epochs}} if epochs else {})
-    out = auto.for_layout(cfg, n_rows, 0.3)
+    out = auto.for_layout(cfg, n_rows, numeric_share=0.3)
     assert out.training.calibration_rows == expected
     steps, batch = auto.total_steps(n_rows, out.training.steps, out.training.epochs, out.training.batch_size)
     evals = out.training.calibration_rows * out.sampling.steps
     assert evals <= auto.CALIBRATION_COST_SHARE * 3 * steps * batch * out.training.noise_draws
+
+
+def test_fit_size_check_warns_with_the_width_and_steps_and_refuses_past_the_cap():
+    """Issue 24: no input may make fit run unbounded without saying so up front."""
+    assert auto.fit_size_check(150, 7, 500, ("target", 3)) is None
+    text = auto.fit_size_check(50_000, 2_501, 8_000, ("customer_id", 501))
+    assert "50,000 rows × 2,501 encoded features" in text and "8,000 planned steps" in text
+    assert "'customer_id', 501" in text and "--max-time" in text
+    big = auto.fit_size_check(400_000, 1_000, 8_000, ("x", 1))  # 1.5 GiB
+    assert big is not None and "1.5 GiB" in big
+    with pytest.raises(UserError, match=r"'customer_id'.*over the 16 GiB cap"):
+        auto.fit_size_check(10_000_000, 501, 8_000, ("customer_id", 501))
+
+
+def test_wide_tables_get_a_wider_network_and_more_steps():
+    """Issue 24: 300 rows x 120 factor-model columns collapsed to the columns' min/max under a 64-wide network
+    trained 500 steps; narrow tables keep their settings (and their guard rows)."""
+    assert auto.hidden_dim(300, 7) == auto.hidden_dim(300) == 64
+    assert auto.training_steps(300, 7, 300) == auto.training_steps(300, 48, 300) == auto.SMALL_TABLE_STEPS == 800
+    assert auto.hidden_dim(300, 120) == 256 and auto.training_steps(300, 120, 300) == 2400  # 20 a feature
+    assert auto.hidden_dim(300, 400) == 512 and auto.training_steps(300, 400, 300) == 4000
+    assert auto.hidden_dim(20_000, 60) == 256 and auto.hidden_dim(1500, 120) == 128  # large tables: the row rule

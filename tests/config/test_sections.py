@@ -41,9 +41,10 @@ def test_auto_sizes(n_rows, hidden, steps, lr, dropout):
 def test_auto_time_sampling(n_rows, numeric_share, expected):
     cfg = load_config(None)
     assert cfg.training.time_sampling == AUTO  # the default decides per table
-    out = resolve_auto(cfg, n_rows, numeric_share)
+    out = resolve_auto(cfg, n_rows, numeric_share=numeric_share)
     assert out.training.time_sampling == expected
-    assert resolve_auto(load_config("configs/iris.yaml"), n_rows, numeric_share).training.time_sampling == "uniform"
+    blog = resolve_auto(load_config("configs/iris.yaml"), n_rows, numeric_share=numeric_share)
+    assert blog.training.time_sampling == "uniform"
 
 
 @pytest.mark.parametrize("n_rows, spike_share, calibration_rows", [
@@ -56,7 +57,7 @@ def test_auto_spike_share_and_calibration_rows(n_rows, spike_share, calibration_
     cfg = load_config(None)
     assert cfg.data.spike_share == AUTO and cfg.training.calibration_rows == AUTO
     assert resolve_spike_share(cfg.data.spike_share, n_rows) == spike_share
-    assert resolve_auto(cfg, n_rows, 0.3).training.calibration_rows == calibration_rows
+    assert resolve_auto(cfg, n_rows, numeric_share=0.3).training.calibration_rows == calibration_rows
     blog = load_config("configs/iris.yaml")  # the blog recipe: neither
     assert resolve_spike_share(blog.data.spike_share, n_rows) == 0.0
     assert resolve_auto(blog, n_rows).training.calibration_rows == 0

@@ -163,6 +163,44 @@ def test_pairplot_without_numeric_columns_raises(tmp_path):
     assert _files(tmp_path) == []
 
 
+def test_plot_of_a_table_without_numbers_shows_level_shares_and_pairs(tmp_path):
+    """Issue 24: a table of categorical columns only (blood types) exited 2, "pairplot needs at least 1 numeric
+    column"; plot shows the level shares side by side, and the joint shares of two categorical columns."""
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"blood_type": rng.choice(["A+", "O+", "B+", "AB-"], 200)})
+    gen = pd.DataFrame({"blood_type": rng.choice(["A+", "O+", "B+", "AB-"], 150)})
+    (one,) = plot.plot_tables(real, gen, tmp_path / "blood.png")
+    assert one == tmp_path / "blood.png" and one.stat().st_size > 5_000
+    fig = plot._build_category_view(real, gen)
+    bars = [p.get_height() for p in fig.axes[0].patches]
+    assert len(bars) == 8 and sum(bars) == pytest.approx(2.0)  # 4 levels x (real, generated), shares
+    plt.close(fig)
+    two = real.assign(rh=rng.choice(["pos", "neg"], 200, p=[0.8, 0.2]))
+    fig = plot._build_category_view(two, two)
+    images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    assert len(images) == 2  # real and generated contingency heatmaps
+    expected = pd.crosstab(two["blood_type"], two["rh"]).to_numpy() / 200
+    np.testing.assert_allclose(images[0], expected)
+    plt.close(fig)
+    paths = plot.plot_tables(two, two, tmp_path / "all.png", kind="all")
+    assert [p.name for p in paths] == ["all_categories.png", "all_marginals.png"]
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e24, 1e-10, 1e-170])
+def test_pairplot_of_extreme_magnitudes_draws_in_powers_of_ten(scale, tmp_path):
+    """Issue 24: a column around 1e200 ended in "array must not contain infs or NaNs" (the KDE's covariance
+    overflowed); columns are drawn in units of a power of ten, named in a note."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"v": rng.normal(1.0, 0.01, 100) * scale, "w": rng.normal(size=100)})
+    pp = plot._build_pairplot(df, df)
+    exponent = int(np.floor(np.log10(df["v"].abs().max())))
+    assert f"v ×1e{exponent}" in " ".join(pp.notes)
+    lo, hi = pp.limits["v"]
+    assert 0.9 < lo < 1.0 < hi < 1.1  # limits in the drawn unit
+    plt.close(pp.fig)
+    assert plot.plot_tables(df, df, tmp_path / "p.png")[0].stat().st_size > 5_000
+
+
 def test_tables_without_a_common_column_say_so(iris, tmp_path):
     """Bug: plotting Iris against a generated Abalone table blamed the lack of numeric columns."""
     other = pd.DataFrame({"Rings": [1, 2, 3], "Sex": list("MFI")})

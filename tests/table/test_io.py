@@ -217,7 +217,7 @@ def test_write_table_is_atomic_on_failure(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken_to_csv)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match="cannot write .*out.csv: No space left on device"):  # names the output
         write_table(pd.DataFrame({"a": [1, 2]}), target)
     assert target.read_text(encoding="utf-8") == "old content\n"
     assert _leftovers(tmp_path) == []
@@ -331,3 +331,14 @@ def test_checkpoints_get_the_usual_permissions_too(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("pad", ["", " "])  # " ": a file the C engine reads (skipinitialspace), not pyarrow
+def test_digit_codes_with_leading_zeros_stay_text(tmp_path, pad):
+    """Issue 24: zip codes "02134", "00501" were read as the integers 2134 and 501; codes with a leading zero
+    are text and are read as written (a missing cell stays missing)."""
+    path = tmp_path / "z.csv"
+    path.write_text(f"zip,n\n{pad}02134,1\n{pad}00501,2\n{pad}10001,3\n,4\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["zip"].tolist()[:3] == ["02134", "00501", "10001"] and pd.isna(df["zip"].iloc[3])
+    assert df["n"].dtype.kind == "i"  # numbers without leading zeros stay numbers

@@ -82,6 +82,17 @@ def test_count_decimals():
     assert count_decimals(np.array([5.1, 4.9])) == 1
     assert count_decimals(np.array([3.0, 7.0])) == 0
     assert count_decimals(np.array([np.pi])) is None
+    # issue 24: values around 1e-10 were "whole" within an absolute tolerance and came back as 0.0
+    assert count_decimals(np.array([1.2e-10, 3.5e-10])) is None
+    assert count_decimals(np.array([0.0, 0.25])) == 2
+
+
+def test_floats_beyond_64_bits_are_continuous():
+    """Issue 24: floats around 1e24 are whole in float64 and were refused as "whole numbers beyond 64 bits"."""
+    df = pd.DataFrame({"big": np.random.default_rng(0).lognormal(0, 1, 60) * 1e24})
+    spec = infer_schema(df)["big"]
+    assert spec.kind == "continuous"
+    assert spec.maximum == pytest.approx(df["big"].max())
 
 
 # The README's legend: int → integer, float → continuous, cat → categorical, bool → boolean.
@@ -153,3 +164,65 @@ def test_digits_stored_as_text_are_codes_not_numbers_beyond_64_bits():
     assert sorted(df["target"].unique()) == [str(d) for d in range(10)]
     codes = pd.DataFrame({"zip": ["02134", "00501", "10001"] * 20, "n": np.arange(60) % 7})
     assert kinds(codes)["zip"] == "categorical"
+
+
+def test_a_yearly_series_keeps_its_year_and_a_shuffled_row_number_is_an_identifier():
+    """Issue 24: one row per year (1948-2023) was taken for an identifier; a run of consecutive integers that
+    another column follows is data. A row number of rows in random order stays an identifier."""
+    rng = np.random.default_rng(0)
+    year = np.arange(1948, 2024)
+    df = pd.DataFrame({"year": year, "gdp": np.exp((year - 1948) * 0.03) * 100 + rng.normal(0, 5, len(year))})
+    spec = infer_schema(df)["year"]
+    assert (spec.kind, spec.minimum, spec.maximum) == ("integer", 1948, 2023)
+    rows = pd.DataFrame({"row": np.arange(1, 201), "x": rng.normal(size=200), "y": rng.normal(size=200)})
+    assert infer_schema(rows)["row"].kind == "id"
+
+
+@pytest.mark.parametrize(("cells", "kind", "value", "fmt"), [
+    (["$1,688.68", "$12.50", "$100,000.00"], "continuous", 1688.68, {"prefix": "$", "thousands": ","}),
+    (["11.336,05", "7,10", "1.000.000,00"], "continuous", 11336.05, {"decimal": ",", "thousands": "."}),
+    (["12.5 kg", "3.0 kg", "-1.5 kg"], "continuous", 12.5, {"suffix": " kg"}),
+    (["45%", "7%", "100%"], "integer", 45.0, {"suffix": "%"}),
+    (["€ 1.234.567", "€ 17", "-€ 5"], "integer", 1234567.0, {"prefix": "€ ", "thousands": "."}),
+    (["USD 1,234", "USD 17", "USD 5"], "integer", 1234.0, {"prefix": "USD ", "thousands": ","}),
+    (["12kg", "7kg", "5kg"], "integer", 12.0, {"suffix": "kg"}),
+])
+def test_numbers_with_a_unit_currency_or_separators_are_numbers_written_back_the_same(cells, kind, value, fmt):
+    """Issue 24: amounts as text ("$1,688.68", "11.336,05" from a German Excel export) were taken for identifiers
+    (every cell distinct) and came back as order_total-1, order_total-2, ..."""
+    from tabdiff_cli.table.schema import format_number_text, numeric_values
+
+    df = pd.DataFrame({"amount": cells * 20 + [None], "n": np.arange(61) % 7})
+    df.loc[:2, "amount"] = cells  # distinct cells in the first rows, the rest repeats
+    spec = infer_schema(df)["amount"]
+    assert spec.kind == kind and spec.number_format is not None
+    assert {k: spec.number_format[k] for k in fmt} == fmt
+    values = numeric_values(df["amount"], spec)
+    assert values[0] == pytest.approx(value) and np.isnan(values[-1])
+    written = format_number_text(values[:3], spec.number_format, 0 if kind == "integer" else spec.decimals)
+    assert written.tolist() == cells
+
+
+def test_plain_digit_text_is_not_a_formatted_number():
+    from tabdiff_cli.table.schema import detect_number_format
+
+    assert detect_number_format(pd.Series(["02134", "00501"])) is None
+    assert detect_number_format(pd.Series(["12", "13.5"])) is None  # pandas reads these itself
+    assert detect_number_format(pd.Series(["TX-001", "TX-002"])) is None
+    assert detect_number_format(pd.Series(["12A", "13A"])) is None
+    assert detect_number_format(pd.Series(["A12", "A13"])) is None
+
+
+def test_dates_beyond_the_nanosecond_range_are_read_and_written():
+    """Found by the fuzz test: a date before 1677 ended in OutOfBoundsDatetime (int64 nanoseconds)."""
+    from tabdiff_cli.table.encoder import TableEncoder
+
+    df = pd.DataFrame({"d": ["1615-10-23", "0369-07-17", None, "1487-05-25"], "x": [1.0, 2.0, 3.0, 4.0]})
+    spec = infer_schema(df)["d"]
+    earliest = (np.datetime64("0369-07-17") - np.datetime64("1970-01-01")) / np.timedelta64(1, "s")
+    assert spec.kind == "datetime" and spec.minimum == earliest
+    enc = TableEncoder(infer_schema(df)).fit(df)
+    back = enc.inverse_transform(enc.transform(df))
+    dates = back["d"].dropna()
+    assert len(dates) and dates.str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+    assert dates.min() >= "0369-07-17" and dates.max() <= "1615-10-23"
