@@ -33,8 +33,8 @@ from tests.conftest import CASES
 STEPS = {
     "c01": 1000, "c04": 500, "c06": 1000, "c08": 500, "c15": 500,
     "c02": 100, "c05": 150, "c09": 50, "c11": 100, "c12": 200, "c14": 200,
-    # issue 24's hard cases: c17 the default's own length for its 2 features, the others only the form
-    "c16": 200, "c17": 300, "c18": 100, "c19": 300, "c20": 100, "c21": 100, "c22": 100,
+    # issue 24's hard cases: c17 the default's own length (a small table's 800 steps), the others only the form
+    "c16": 200, "c17": 800, "c18": 100, "c19": 300, "c20": 100, "c21": 100, "c22": 100,
 }
 CASE_MODEL = {"hidden_dim": 64}
 SAMPLING_STEPS = 50
@@ -447,7 +447,8 @@ def test_c17_a_zero_inflated_tail_keeps_its_zeros_range_and_scale(tmp_path):
     assert gen.between(0, 36).all()
     wet_real, wet_gen = real[real > 0], gen[gen > 0]
     assert 0.5 <= wet_gen.median() / wet_real.median() <= 2
-    # the issue's aim is the real scale (within 2x); across fit seeds 0-2 it came out 1.0, 2.4 and 1.2 x
+    # the issue's aim is the real scale (within 2x), not met yet: with the default recipe the 90th percentile
+    # of the wet days came out 2.4, 3.8 and 1.0x the real one for fit seeds 0-2 (an unstable tail of 22 values)
     assert wet_gen.quantile(0.9) / wet_real.quantile(0.9) <= 3
 
 
