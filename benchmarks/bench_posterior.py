@@ -37,10 +37,11 @@ posterior_quick/), and benchmarks/RESULTS_posterior.md is rebuilt from every JSO
 keeps the others. The NPE side runs in the same process: the benchmark runs from .venv-sbi, where tabdiff is
 installed editable (`make sbi-venv`); sbi is never a dependency of tabdiff.
 
-TIME PLAN on the reference machine (2 cores shared by 4 jobs, one thread): per task at N = 10,000 a default
-tabdiff fit 3–6 min (2,000 steps of 1,024 rows, width 256, plus the level calibration on Diagnosis), its
-conditional rows (3 × 1,000 + 200 × 100 at 200 network evaluations each) 3–6 min, NPE 1–4 min, C2ST
-~1 min: ~40 min for the four tasks; N = 1,000 ~10 min; --quick ~5 min.
+TIME PLAN on the reference machine (2 cores shared by 4 jobs, one thread), from the 2026-12-06 run (load 8–12):
+per task at N = 10,000 a default tabdiff fit 11–18 min (2,000 steps of 1,024 rows, width 256; the level
+calibration on diagnosis), its 13,000 conditional rows (3 × 1,000 + 100 × 100 at 200 network evaluations) 5–7
+min, NPE 4–14 min, C2ST 1–8 min (the 10-D task the longest): the four tasks ~70 min in two processes of two
+tasks each, about twice that in one; N = 1,000 ~40 min (C2ST and NPE dominate); --quick ~5 min.
 """
 
 from __future__ import annotations
@@ -370,8 +371,15 @@ def run_one(task: Task, n_rows: int, seed: int, args: argparse.Namespace) -> dic
             draws = est.sample(obs[task.outcomes])
             cov_draws = est.sample(cov_obs[task.outcomes])
             times["c2st_sample_s"] = time.perf_counter() - t
+        elif method == "exact":  # a second, independent set of reference draws: the metrics' noise floor
+            info = {"draws": "the task's reference, other seeds"}
+            draws = [task.reference(obs.iloc[i], args.samples, np.random.default_rng([seed, 12, i]))
+                     for i in range(len(obs))]
+            cov_draws = [task.reference(cov_obs.iloc[i], args.coverage_draws, np.random.default_rng([seed, 13, i]))
+                         for i in range(len(cov_obs))]
+            times["c2st_sample_s"] = time.perf_counter() - t
         else:
-            raise SystemExit(f"unknown method {method!r}; methods: {', '.join(METHODS)}, npe-deq")
+            raise SystemExit(f"unknown method {method!r}; methods: {', '.join(METHODS)}, npe-deq, exact")
         t = time.perf_counter()
         result = score(task, obs, refs, draws, cov_obs, cov_draws, seed)
         times["score_s"] = time.perf_counter() - t
@@ -409,7 +417,8 @@ def build_report(records: list[dict[str, Any]], results: Path, title: str) -> st
              "numeric causes (exact: 0.50 / 0.90). NN rejection's C2ST compares its k samples with k reference "
              "samples (100 at both N): a smaller test with less power than the others' 1,000 against 1,000, so its "
              "mean/sd errors and coverage say more. NPE is sbi's MNPE where a cause is categorical (diagnosis); "
-             "`npe-deq`, NPE's MAF with the disease code dequantized, is in the details table. "
+             "`npe-deq`, NPE's MAF with the disease code dequantized, is in the details table. exact: a second "
+             "independent set of reference draws scored the same way, the metrics' noise floor (where run). "
              f"Rows come from `{_rel(results)}/*.json`.", "",
              "## Tasks", ""]
     seen = []
@@ -420,10 +429,11 @@ def build_report(records: list[dict[str, Any]], results: Path, title: str) -> st
         t = get_task(name)
         lines.append(f"- `{name}` ({len(t.causes)} causes, {len(t.outcomes)} outcomes): {t.summary}")
     lines += ["", "## Results", "",
-              "| N | config | task | seed | tabdiff C2ST | NPE C2ST | NN C2ST | mean err tabdiff / NPE / NN "
+              "| N | config | task | seed | tabdiff C2ST | NPE C2ST | NN C2ST | exact C2ST (floor) "
+              "| mean err tabdiff / NPE / NN "
               "| sd err tabdiff / NPE / NN | TV tabdiff / NPE / NN (C2ST obs.; coverage obs.) "
               "| cover 50 % tabdiff / NPE / NN | cover 90 % tabdiff / NPE / NN |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def get(r, m, *path):
         v = r["methods"].get(m)
@@ -442,7 +452,8 @@ def build_report(records: list[dict[str, Any]], results: Path, title: str) -> st
 
         lines.append(f"| {r['rows']:,} | {r['config']} | {r['task']} | {r['seed']} | "
                      f"{_fmt(get(r, 'tabdiff', 'summary', 'c2st'))} | {_fmt(get(r, 'npe', 'summary', 'c2st'))} | "
-                     f"{_fmt(get(r, 'nn', 'summary', 'c2st'))} | {trio('summary', 'mean_err')} | "
+                     f"{_fmt(get(r, 'nn', 'summary', 'c2st'))} | {_fmt(get(r, 'exact', 'summary', 'c2st'))} | "
+                     f"{trio('summary', 'mean_err')} | "
                      f"{trio('summary', 'sd_err')} | "
                      f"{trio('summary', tv_key) + '; ' + trio('coverage_tv', tv_key) if tv_key else '—'} | "
                      f"{trio('coverage', '0.5')} | {trio('coverage', '0.9')} |")
@@ -503,7 +514,9 @@ def build_report(records: list[dict[str, Any]], results: Path, title: str) -> st
         lines.append(f"- {r['task']} N = {r['rows']:,} seed {r['seed']} config {r['config']}: measured "
                      f"{r['measured']}, {r['c2st_obs']} C2ST observations × {r['samples']} samples, "
                      f"{r['coverage_obs']} coverage observations × {r['coverage_draws']} draws{ess}; "
-                     f"`{current_command(r['command'])}`")
+                     f"`{current_command(r['command'])}`"
+                     + "".join(f"; earlier ({', '.join(e['methods'])}): measured {e['measured']}, "
+                               f"`{current_command(e['command'])}`" for e in r.get("earlier", [])))
     if records:
         lines += ["", "## Environment (the last run)", "", *records[-1]["environment"]]
     return "\n".join(lines) + "\n"
@@ -516,7 +529,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", default="0", help="comma list of seeds (training table and fits; default 0)")
     ap.add_argument("--methods", default=",".join(METHODS),
                     help="comma list of tabdiff, npe, nn (default), npe-deq (NPE's MAF with dequantized categorical "
-                         "causes; npe is MNPE where a cause is categorical)")
+                         "causes; npe is MNPE where a cause is categorical), exact (a second set of reference "
+                         "draws: the metrics' noise floor)")
     ap.add_argument("--config", default=None, help="a tabdiff config YAML (default: the default recipe)")
     ap.add_argument("--label", default=None, help="the config's name in the report (default: the file's stem)")
     ap.add_argument("--samples", type=int, default=1000, help="posterior samples per C2ST observation (1000)")
