@@ -268,6 +268,8 @@ class Sinusoid(Task):
                                  "reference by importance resampling on the exact likelihood")
         self.times, self.sigma = np.asarray(times, dtype=float), sigma
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._stats: dict[tuple, tuple[float, int]] = {}  # (ESS, proposals drawn) per cached reference
+        self.ess, self.proposals = float("nan"), 0  # of the last reference asked for
 
     def prior(self, n, rng):
         return pd.DataFrame(self.LOW + (self.HIGH - self.LOW) * rng.random((n, 2)), columns=self.causes)
@@ -292,6 +294,7 @@ class Sinusoid(Task):
         x = x_o[self.outcomes].to_numpy(dtype=float)
         key = (tuple(np.round(x, 12)), n)
         if key in self._cache:
+            self.ess, self.proposals = self._stats[key]
             return self._cache[key]
         rng = np.random.default_rng([7, *np.frombuffer(x.tobytes(), dtype=np.uint32).tolist()])
         thetas, logs, drawn = [], [], 0
@@ -310,9 +313,8 @@ class Sinusoid(Task):
             if ess >= ESS_FACTOR * n or drawn >= MAX_PROPOSALS:
                 break
         out = (np.concatenate(thetas), w / w.sum())
-        self.ess = float(ess)
-        self.proposals = drawn
-        self._cache[key] = out
+        self.ess, self.proposals = float(ess), drawn
+        self._cache[key], self._stats[key] = out, (self.ess, drawn)
         return out
 
     def reference(self, x_o, n, rng):
