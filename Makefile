@@ -105,7 +105,8 @@ $(SBI_VENV)/.installed: pyproject.toml
 
 sbi-venv: $(SBI_VENV)/.installed
 
-# 4 tasks × N = 10,000 and 1,000, seed 0 → RESULTS_posterior.md, ~60 min on 2 shared cores (see the script's time plan)
+# 4 tasks × N = 10,000 and 1,000, seed 0 → RESULTS_posterior.md: ~2 h in one process on 2 cores shared by 4 jobs
+# (the 2026-12-06 run split N = 10,000 over two processes, ~70 min; see the script's time plan)
 bench-posterior: $(SBI_VENV)/.installed
 	OMP_NUM_THREADS=1 $(SBI_PY) -m benchmarks.bench_posterior $(POSTERIOR_ARGS)
 
