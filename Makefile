@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 OUT ?= outputs
 
-.PHONY: install demo test lint report-screenshot bench-judges bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning bench-conditioning-small bench-small bench-levels bench-calibration clean
+.PHONY: install demo test lint report-screenshot bench-judges bench bench-speed bench-tables bench-ddp bench-cuda bench-conditioning bench-conditioning-small bench-small bench-levels bench-calibration bench-posterior sbi-venv clean
 
 $(BIN)/tabdiff: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,29 @@ bench-levels: install
 # coverage of the credible intervals on held-out rows of five tables → RESULTS_calibration.md, ~25 min
 bench-calibration: install
 	$(PY) -m benchmarks.bench_calibration
+
+# Posteriors against exact answers (issue #21): tabdiff, sbi's NPE and a nearest-neighbour rejection baseline on
+# four simulated tasks (benchmarks/posterior_tasks.py) → RESULTS_posterior.md, results/posterior/. sbi is a
+# benchmark-only dependency in a venv of its own, with the CPU torch first and tabdiff installed editable: the
+# whole benchmark runs from it. Extra flags: make bench-posterior POSTERIOR_ARGS="--rows 1000 --quick".
+SBI_VENV ?= .venv-sbi
+SBI_PY := $(SBI_VENV)/bin/python
+POSTERIOR_ARGS ?=
+
+$(SBI_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SBI_VENV)
+	$(SBI_PY) -m pip install -q --upgrade pip
+	$(SBI_PY) -m pip install -q "$(TORCH_SPEC)"
+	$(SBI_PY) -m pip install -q sbi
+	$(SBI_PY) -m pip install -q -e ".[test]"
+	touch $@
+
+sbi-venv: $(SBI_VENV)/.installed
+
+# 4 tasks × N = 10,000 and 1,000, seed 0 → RESULTS_posterior.md: ~2 h in one process on 2 cores shared by 4 jobs
+# (the 2026-12-06 run split N = 10,000 over two processes, ~70 min; see the script's time plan)
+bench-posterior: $(SBI_VENV)/.installed
+	OMP_NUM_THREADS=1 $(SBI_PY) -m benchmarks.bench_posterior $(POSTERIOR_ARGS)
 
 # The quality report of built-in Iris, rendered by headless Chromium (Debian: apt-get install chromium) into
 # docs/report_screenshot.png: what a person sees when they open `tabdiff report`'s page.
