@@ -90,3 +90,38 @@ def test_bench_conditioning_refuses_no_tables_and_a_folder_config(capsys):
             parse_args(argv)
         assert exc.value.code == 2
         assert message in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ baselines
+
+
+def test_peers_baseline_rows_need_no_training_and_head_the_table(tmp_path):
+    """Issue #23: the independent-marginals row (and the held-out reference) on every dataset of the peer
+    report, computed without any peer installed; the tree judges catch the marginals, the shape error does not."""
+    ds = rb.load_dataset("iris", tmp_path)
+    rb.write_baselines(ds, tmp_path, overwrite=False)
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [
+        "iris__independent-marginals-baseline__seed0.json", "iris__reference.json"]
+    assert rb.datasets_with_results(tmp_path) == ["iris"]
+    base = rb.json.loads((tmp_path / "iris__independent-marginals-baseline__seed0.json").read_text())
+    ref = rb.json.loads((tmp_path / "iris__reference.json").read_text())
+    assert base["system"] == rb.BASELINE and base["status"] == "ok" and base["n_sample"] == len(ds.train) == 120
+    # the marginals are kept (shape error no worse than real held-out rows) but the joint is gone
+    assert base["metrics"]["shape_error_pct"] < ref["metrics"]["shape_error_pct"]
+    assert base["metrics"]["trend_error_pct"] > 2 * ref["metrics"]["trend_error_pct"]
+    assert base["metrics"]["c2st_gbt"] < 0.5 < ref["metrics"]["c2st_gbt"]
+    assert "c2st_xgb" in base["metrics"]
+    assert rb.system_rank(rb.BASELINE) < min(rb.system_rank(s) for s in rb.SYSTEMS)
+    report = rb.build_report(tmp_path)
+    rows = [line for line in report.splitlines() if line.startswith("| ")]
+    assert rows[1].startswith("| real held-out rows (reference)")
+    assert rows[2].startswith(f"| {rb.BASELINE} | 1/1 | – | – | – |")
+    assert "C2ST XGB" in rows[0]
+
+
+def test_peers_baselines_flag_defaults_to_the_datasets_with_results():
+    args = rb.parse_args(["--baselines"])
+    assert args.baselines and args.dataset_list == []  # filled from the results folder at run time
+    assert rb.parse_args([]).dataset_list == list(rb.DATASET_ORDER)
+    assert rb.parse_args(["--baselines", "--datasets", "wine"]).dataset_list == ["wine"]
+
