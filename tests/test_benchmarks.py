@@ -125,3 +125,57 @@ def test_peers_baselines_flag_defaults_to_the_datasets_with_results():
     assert rb.parse_args([]).dataset_list == list(rb.DATASET_ORDER)
     assert rb.parse_args(["--baselines", "--datasets", "wine"]).dataset_list == ["wine"]
 
+
+# ------------------------------------------------------------------------------------------------ published
+
+
+def test_tabpc_split_is_tabdiffs_seeded_shuffle_and_retries_until_every_level_is_in_train():
+    """TabDiff's train_val_test_split: np.random.seed(1234) + shuffle, 90 % train; the next seed (same
+    array shuffled again) when a categorical level would be missing from train."""
+    from benchmarks.bench_published import tabpc_split
+
+    train, test, seed = tabpc_split(10, [], lambda pos: [])
+    assert (train.tolist(), test.tolist(), seed) == ([7, 2, 9, 1, 0, 8, 4, 5, 6], [3], 1234)
+    col = ["a"] * 10
+    col[3] = "rare"  # only in the row that seed 1234 sends to test
+    train, test, seed = tabpc_split(10, [set(col)], lambda pos: [{col[i] for i in pos}])
+    assert (train.tolist(), test.tolist(), seed) == ([0, 6, 8, 7, 2, 4, 1, 5, 3], [9], 1235)
+
+
+def test_published_numbers_are_tabpcs_files_and_print_as_the_issue_quotes_them():
+    """Issue #23's Adult numbers: TabPC 0.58 / 1.44 %, 0.855; TabDiff 0.68 / 1.54 %, 0.841; TabSyn 0.79 / 2.05 %,
+    0.794; independent marginals (TabPC's FF) shape 0.39 %, LR C2ST 1.0, XGBoost 0.016."""
+    from benchmarks.bench_published import published, published_cell
+
+    pub = published()
+    assert len(pub) == 5 * 4 * 5  # five metrics x four models x five datasets
+    want = {"TabPC": ("0.58", "1.44", "0.855"), "TabDiff": ("0.68", "1.54", "0.841"),
+            "TabSyn": ("0.79", "2.05", "0.794"), "FullyFactorizedPreprocessed": ("0.39", "7.49", "0.016")}
+    for model, (shape, trend, xgb) in want.items():
+        assert published_cell(pub, "shape", model, "adult", True, 2).startswith(shape + " ± ")
+        assert published_cell(pub, "trend", model, "adult", True, 2).startswith(trend + " ± ")
+        assert published_cell(pub, "xgb_detection", model, "adult", False, 3).startswith(xgb + " ± ")
+    assert published_cell(pub, "lr_detection", "FullyFactorizedPreprocessed", "adult", False, 3) == "1.000 ± 0.000"
+    assert published_cell(pub, "shape", "TabPC", "news", True, 2) == "not in their files"
+    assert pub[("training_time", "TabDiff", "adult")] == (11604.6, 2638.2714)
+
+
+def test_published_table_puts_tabdiffs_seeds_beside_tabpcs_rows():
+    from benchmarks.bench_published import dataset_table, published, summary_table
+
+    def rec(system, seed, shape, xgb, fit_s=None):
+        return {"dataset": "magic", "system": system, "seed": seed, "fit_s": fit_s,
+                "metrics": {"shape_error_pct": shape, "trend_error_pct": 1.0, "c2st_lr": 0.99, "c2st_xgb": xgb}}
+
+    records = [rec("tabdiff (default)", 1, 1.0, 0.5, 120.0), rec("tabdiff (default)", 0, 2.0, 0.7, 180.0),
+               rec("independent marginals", 0, 0.5, 0.01), rec("real test rows", 0, 0.9, 0.95)]
+    rows = dataset_table("magic", records, published())
+    assert rows[2] == ("| **tabdiff (default)** | this repo, seeds 0, 1, CPU | 1.50 ± 0.71 | 1.00 ± 0.00 | "
+                       "0.990 ± 0.000 | 0.600 ± 0.141 | 150 ± 42 (2.5 min) |")
+    assert rows[3] == ("| TabPC | TabPC's files, GPU | 0.98 ± 0.13 | 1.70 ± 0.51 | 0.995 ± 0.007 | 0.860 ± 0.014 | "
+                       "39 ± 2 (1 min) |")
+    assert [r.split(" | ")[0] for r in rows[4:]] == ["| TabDiff", "| TabSyn", "| independent marginals",
+                                                    "| independent marginals (TabPC's FF)", "| real test rows"]
+    summary = summary_table(records, published())
+    assert summary[2] == "| **tabdiff (default)**, this repo, CPU | 0.600 ± 0.141 |"
+    assert summary[-1] == "| independent marginals, this repo | 0.010 |"
