@@ -4,9 +4,16 @@
     python -m benchmarks.bench_peers --quick           # 1 seed, small budgets: smoke test → RESULTS_peers_quick.md
     python -m benchmarks.bench_peers --datasets iris --systems tabdiff,ctgan --seeds 0
     python -m benchmarks.bench_peers --report-only     # rebuild RESULTS_peers.md from results/peers/*.json
+    python -m benchmarks.bench_peers --baselines       # only the no-training rows (held-out, independent
+                                                       # marginals) of every dataset with results, ~3 min
     python -m benchmarks.bench_peers --datasets adult --systems mostlyai,tabdiff --match-mostlyai
                                                        # issue #7: tabdiff gets mostlyai-engine's own fit time
                                                        # → RESULTS_peers_matched.md, results/peers_matched/
+
+Two rows need no training (`--baselines` computes them alone, for every dataset with results, in tabdiff's
+own venv): the real held-out rows scored as if generated (`<dataset>__reference.json`) and independent
+marginals of the training rows (`<dataset>__independent-marginals-baseline__seed0.json`), which show where a
+metric saturates.
 
 Each system x dataset x seed runs fit + sample in a fresh subprocess (`--worker`), so that its peak memory is
 its own and a crash, a hang (killed at the run's timeout) or a missing peer is recorded, not fatal. The parent
@@ -97,6 +104,7 @@ ADULT_BUDGET_S = 60.0  # tabdiff (default) and mostlyai-engine on Adult: the sam
 ADULT_BLOG_BUDGET_S = 10.0  # the blog recipe on Adult
 ADULT_EVAL_MAX_ROWS = 10_000
 RSS_POLL_S = 0.25
+BASELINE = "independent marginals (baseline)"  # a row of every table, no training: see baseline_record
 RUN_PRIORITY = ("tabdiff (default)", "mostlyai-engine TabularARGN", "tabdiff (blog recipe)",
                 "SDV GaussianCopula", "SDV TVAE", "SDV CTGAN", "ForestDiffusion")
 DEADLINE_MIN = 55.0  # `make bench` must end within 60 minutes, venv check included
@@ -364,6 +372,7 @@ def key_metrics(report: dict) -> dict[str, float | None]:
         "trend_error_pct": report["trend"].get("trend_error_pct"),
         "c2st_lr": report["c2st"].get("logistic_regression"),
         "c2st_gbt": report["c2st"].get("gradient_boosting"),
+        "c2st_xgb": report["c2st"].get("xgboost"),
         "alpha_precision": report.get("alpha_precision"),
         "beta_recall": report.get("beta_recall"),
         "tstr_accuracy": synth.get("accuracy"),
@@ -435,6 +444,35 @@ def reference_record(ds: Dataset) -> dict:
             "n_train": len(ds.train), "n_test": len(ds.test), "split_note": ds.split_note}
 
 
+def baseline_record(ds: Dataset) -> dict:
+    """The independent-marginals baseline (tabdiff_cli.evaluation.baselines.independent_marginals: each
+    column drawn from its own empirical distribution in the training rows, as many rows, seed 0), scored
+    like a generated table: where a metric cannot tell a model that learned nothing but the marginals."""
+    from tabdiff_cli.evaluation.baselines import independent_marginals
+
+    gen = independent_marginals(ds.train, len(ds.train), seed=0)
+    record = {"dataset": ds.name, "system": BASELINE, "seed": 0, "status": "ok", "n_train": len(ds.train),
+              "n_test": len(ds.test), "n_sample": len(gen),
+              "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command_line(__file__)}
+    record.update(score(ds, gen, 0))
+    return record
+
+
+def write_baselines(ds: Dataset, results_dir: Path, overwrite: bool) -> None:
+    """The two rows that need no training, `<dataset>__reference.json` (the real held-out rows) and
+    `<dataset>__independent-marginals__seed0.json`, written unless they exist (or `overwrite`)."""
+    for path, make in ((results_dir / f"{ds.name}__reference.json", reference_record),
+                       (results_dir / f"{ds.name}__{slug(BASELINE)}__seed0.json", baseline_record)):
+        if overwrite or not path.exists():
+            write_report(path, json.dumps(make(ds), indent=1, default=str))
+
+
+def datasets_with_results(results_dir: Path) -> list[str]:
+    """The datasets that have at least one system run in `results_dir`, in the report's order."""
+    names = {p.name.split("__")[0] for p in results_dir.glob("*__*__seed*.json")}
+    return [d for d in KNOWN_DATASETS if d in names]
+
+
 # ------------------------------------------------------------------------------------------------ environment
 
 
@@ -459,6 +497,7 @@ COLUMNS = [  # (header, record field, metric key, decimals)
     ("trend err %", None, "trend_error_pct", 1),
     ("C2ST LR", None, "c2st_lr", 3),
     ("C2ST GBT", None, "c2st_gbt", 3),
+    ("C2ST XGB", None, "c2st_xgb", 3),
     ("α-precision", None, "alpha_precision", 3),
     ("β-recall", None, "beta_recall", 3),
     ("TSTR acc", None, "tstr_accuracy", 3),
@@ -595,8 +634,11 @@ def budget_notes(runs: list[dict]) -> tuple[str, str]:
 
 
 def system_rank(system: str) -> int:
-    """A system's place in the tables: the registry's order, a name recorded before a rename at the place of
-    its current name (old run JSON keeps the name it ran under), unknown names last."""
+    """A system's place in the tables: the independent-marginals baseline first (under the reference row),
+    then the registry's order, a name recorded before a rename at the place of its current name (old run JSON
+    keeps the name it ran under), unknown names last."""
+    if system == BASELINE:
+        return -1
     order = list(SYSTEMS)
     current = LEGACY_SYSTEMS.get(system, system)
     return order.index(current) if current in order else len(order)
@@ -624,11 +666,19 @@ def build_report(results_dir: Path) -> str:
         "generated, test=test, target=…, discrete_columns=<schema's categorical/boolean>)` (defined in "
         "tabdiff_cli/evaluation/metrics.py): "
         "*shape err* / *trend err* in % (0 ideal), *C2ST* detection score with logistic regression / "
-        "gradient boosting (1 ideal), *α-precision* / *β-recall* (1 ideal), *TSTR* accuracy / macro-F1 of a "
+        "gradient boosting / XGBoost (1 ideal; XGBoost is TabPC's judge, – for runs scored before "
+        "`evaluate` had it), *α-precision* / *β-recall* (1 ideal), *TSTR* accuracy / macro-F1 of a "
         "model trained on generated rows and tested on the real test rows (the reference row shows "
         "train-on-real), *DCR ratio* (≈ 1 ideal, ≪ 1 means copying) and *DCR share* (ideal ≈ "
         "n_train / (n_train + n_test), shown in the reference row). The reference row scores the real "
         "held-out rows as if they were generated: the floor this evaluator reaches on real data.",
+        "",
+        f"**Where a metric saturates.** The *{BASELINE}* row draws every column independently from its own "
+        "empirical distribution in the training rows (`tabdiff_cli.evaluation.baselines.independent_marginals`, "
+        "as many rows, seed 0; no training) and is scored like a generated table: a model that learned only "
+        "the marginals. A metric on which it matches the reference row (shape error, the logistic C2ST) "
+        "cannot tell a joint model from one; the tree judges (GBT, XGB) and the trend error can. Both "
+        "baseline rows come from `python -m benchmarks.bench_peers --baselines` (tabdiff's own venv suffices).",
         "",
         "**Timings are noisy**: the machine is shared; compare seconds within one run of this script only.",
         "",
@@ -663,13 +713,17 @@ def environment_section(env: dict, commands: list[str]) -> list[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line flags (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--datasets", default=",".join(DATASET_ORDER),
+    p.add_argument("--datasets", default=None,
                    help=f"comma list of {', '.join(KNOWN_DATASETS)} (default: {', '.join(DATASET_ORDER)})")
     p.add_argument("--systems", default="all", help=f"comma list of {', '.join(SYSTEM_KEYS)} (default all)")
     p.add_argument("--seeds", default=None, help="comma list of seeds (default 0,1,2; --quick: 0)")
     p.add_argument("--quick", action="store_true",
                    help="1 seed and small budgets (smoke test): RESULTS_peers_quick.md, results/peers_quick/")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from the saved JSON")
+    p.add_argument("--baselines", action="store_true",
+                   help="only (re)compute the rows that need no training (real held-out rows, independent "
+                        "marginals) of every dataset with results in --results-dir (or --datasets if given), "
+                        "then rebuild the report; runs in tabdiff's own venv")
     p.add_argument("--deadline-min", type=float, default=None,
                    help="skip runs that would end after this many minutes (default 55; --quick/0: none)")
     p.add_argument("--adult-budget-s", type=float, default=ADULT_BUDGET_S,
@@ -694,7 +748,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.deadline_min is None:
         args.deadline_min = 0 if args.quick else DEADLINE_MIN
     args.seed_list = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
-    args.dataset_list = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    datasets = args.datasets or ("" if args.baselines else ",".join(DATASET_ORDER))
+    args.dataset_list = [d.strip() for d in datasets.split(",") if d.strip()]
     if args.systems == "all":
         args.system_list = list(SYSTEMS)
     else:
@@ -763,9 +818,7 @@ def run_all(args: argparse.Namespace) -> None:
             ds = load_dataset(name, args.data_dir)
             train_path = workdir / f"{name}.train.pkl"
             ds.train.to_pickle(train_path)
-            ref_path = args.results_dir / f"{name}__reference.json"
-            if not ref_path.exists():
-                write_report(ref_path, json.dumps(reference_record(ds), indent=1))
+            write_baselines(ds, args.results_dir, overwrite=False)
             matched = args.match_mostlyai and name in LARGE_DATASETS
             systems = matched_order(args.system_list) if matched else args.system_list
             for seed in args.seed_list:
@@ -816,7 +869,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         # Inherited by every worker: torch, XGBoost and scikit-learn read it at start-up.
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
-    if not args.report_only:
+    if args.baselines:
+        for name in args.dataset_list or datasets_with_results(args.results_dir):
+            write_baselines(load_dataset(name, args.data_dir), args.results_dir, overwrite=True)
+            print(f"{name}: reference and {BASELINE} rows written", flush=True)
+    elif not args.report_only:
         run_all(args)
     write_report(args.out, build_report(args.results_dir))
     print(f"wrote {os.path.relpath(args.out, REPO)}")
