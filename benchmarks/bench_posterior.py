@@ -4,7 +4,8 @@ rejection on four simulated tasks whose posterior is known (benchmarks/posterior
     make sbi-venv                                                   # .venv-sbi: CPU torch, sbi, tabdiff editable
     OMP_NUM_THREADS=1 .venv-sbi/bin/python -m benchmarks.bench_posterior                 # N = 10,000 and 1,000
     .venv-sbi/bin/python -m benchmarks.bench_posterior --tasks two_modes --rows 1000     # one cell, kept with the rest
-    .venv-sbi/bin/python -m benchmarks.bench_posterior --config benchmarks/configs/posterior_conditional.yaml --methods tabdiff  # a recipe row
+    .venv-sbi/bin/python -m benchmarks.bench_posterior --methods tabdiff \\
+        --config benchmarks/configs/posterior_conditional.yaml        # a recipe row
     .venv-sbi/bin/python -m benchmarks.bench_posterior --report-only                     # rebuild the report
     .venv-sbi/bin/python -m benchmarks.bench_posterior --quick                           # smoke run, own report
 
